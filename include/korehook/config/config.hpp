@@ -1,0 +1,89 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "korehook/net/cidr.hpp"
+#include "korehook/retry/policy.hpp"
+#include "korehook/util/time.hpp"
+
+namespace korehook::config {
+
+// A configuration error. what() is the full message:
+// `file:line:column: key.path: problem (expected ...)`.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct EndpointConfig {
+  std::string id;  // [A-Za-z0-9_-]{1,64}, unique
+  std::string account = "default";
+  std::string url;  // validated with net::parse_https_url
+  std::string description;
+  std::vector<std::string> event_types{"*"};  // validated with route::validate_pattern
+  bool enabled = true;
+  Millis connect_timeout{5'000};  // defaults.* when absent
+  Millis read_timeout{15'000};
+  retry::RetryPolicy retry;
+  int max_in_flight = 16;  // 1..1024
+  std::optional<std::string> ca_file;
+  std::vector<std::pair<std::string, std::string>> headers;  // custom static headers
+};
+
+struct Config {
+  std::string source;  // file name the config came from, for messages
+
+  struct Api {
+    std::string socket = "/run/korehook/api.sock";
+    std::size_t max_body_bytes = 1 << 20;  // 1 MiB
+    int max_connections = 256;
+  } api;
+
+  struct Store {
+    std::string path = "/var/lib/korehook/korehook.db";
+    bool fsync = true;  // synchronous=FULL (true) or NORMAL (false)
+  } store;
+
+  struct Tls {
+    std::optional<std::string> ca_file;  // system trust store when absent
+  } tls;
+
+  struct Network {
+    std::vector<net::Cidr> allow_private;
+    // Static name -> addresses overrides (like curl --resolve), for labs and tests.
+    std::map<std::string, std::vector<std::string>> resolve;
+  } network;
+
+  struct Defaults {
+    Millis connect_timeout{5'000};
+    Millis read_timeout{15'000};
+    retry::RetryPolicy retry;  // {8, 5s, 10h}
+    int max_in_flight = 16;
+  } defaults;
+
+  struct Delivery {
+    Millis shutdown_grace{10'000};  // how long SIGTERM waits for in-flight attempts
+    int memory_queue = 4096;        // deliveries held in memory at most (the rest wait in the store)
+  } delivery;
+
+  struct Log {
+    std::string level = "info";  // trace, debug, info, warn, error
+  } log;
+
+  std::vector<EndpointConfig> endpoints;
+};
+
+// Parses and validates YAML text. `source` names the file in messages.
+// Throws ConfigError on the first problem.
+Config parse_config(std::string_view yaml_text, std::string_view source);
+
+// Reads and parses a file. Throws ConfigError (also when the file cannot be read).
+Config load_config_file(const std::string& path);
+
+}  // namespace korehook::config

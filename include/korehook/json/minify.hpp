@@ -1,0 +1,20 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "korehook/util/result.hpp"
+
+namespace korehook::json {
+
+// Validates `text` as one JSON value (UTF-8, depth <= max_depth) and returns it minified:
+// insignificant whitespace removed, everything else byte-for-byte as given (key order,
+// number spelling, string escapes). Error code `invalid_json` with position in the message.
+Result<std::string> minify(std::string_view text, int max_depth = 64);
+
+// For a minified JSON object, the raw text of the top-level member `key`, or nullopt.
+// REQUIRES: `object_text` is the output of minify() and is an object.
+std::optional<std::string_view> raw_member(std::string_view object_text, std::string_view key);
+
+}  // namespace korehook::json

@@ -1,0 +1,29 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "korehook/util/result.hpp"
+
+namespace korehook::net {
+
+// A validated delivery URL.
+struct HttpsUrl {
+  std::string url;     // as given
+  std::string host;    // lowercase; IPv6 literals without brackets
+  std::uint16_t port;  // 443 when absent
+  std::string target;  // request target: path (at least "/") + "?query"; no fragment
+  // `host` or `host:port` as sent in the Host header (brackets for IPv6 literals; port only
+  // when not 443).
+  std::string host_header;
+  // Pool key: host + ":" + port.
+  std::string origin() const;
+};
+
+// Accepts only absolute `https://` URLs with a host; rejects userinfo, CR/LF/TAB/NUL/space,
+// backslashes, empty or invalid ports, and URLs longer than 2048 characters.
+// Error codes: `invalid_url`.
+Result<HttpsUrl> parse_https_url(std::string_view text);
+
+}  // namespace korehook::net

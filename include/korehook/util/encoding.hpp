@@ -1,0 +1,16 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace korehook {
+
+std::string hex_lower(std::string_view bytes);
+// Standard alphabet with padding.
+std::string base64_encode(std::string_view bytes);
+// Standard alphabet; padding required when the length is not a multiple of 4 is NOT
+// required (both padded and unpadded input are accepted). Nullopt on invalid input.
+std::optional<std::string> base64_decode(std::string_view text);
+
+}  // namespace korehook
