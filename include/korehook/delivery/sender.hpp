@@ -34,6 +34,12 @@ struct SendResult {
   TimeMs started_at = 0;
   std::int64_t duration_ms = 0;
   bool reused_connection = false;
+  // Milestones in ms since the attempt started, like curl's time_connect, time_appconnect and
+  // time_starttransfer; absent when the attempt did not get there (or, for connect and TLS,
+  // when it went over a reused connection).
+  std::optional<std::int64_t> connect_ms;
+  std::optional<std::int64_t> tls_ms;
+  std::optional<std::int64_t> first_byte_ms;
 };
 
 struct SenderOptions {

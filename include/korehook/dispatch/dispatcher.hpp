@@ -1,0 +1,94 @@
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "korehook/delivery/sender.hpp"
+#include "korehook/net/url.hpp"
+#include "korehook/retry/policy.hpp"
+#include "korehook/sign/headers.hpp"
+#include "korehook/store/store.hpp"
+#include "korehook/util/clock.hpp"
+
+namespace korehook::dispatch {
+
+// Everything the dispatcher needs to know about one delivery target (an endpoint).
+struct Target {
+  std::string id;
+  std::string account_id;
+  net::HttpsUrl url;
+  std::vector<std::string> event_types;
+  bool enabled = true;
+  Millis connect_timeout{5'000};
+  Millis read_timeout{15'000};
+  retry::RetryPolicy retry;
+  int max_in_flight = 16;
+  std::optional<std::string> ca_file;
+  sign::Headers headers;  // custom static headers, validated
+  bool kore_signature = true;
+  bool standard_signature = true;
+};
+
+struct DispatcherOptions {
+  int memory_queue = 4096;  // deliveries held in memory at most
+  // Retries due within this window stay in memory on a timer; later ones go back to the store.
+  Millis horizon{60'000};
+};
+
+struct DispatcherStats {
+  std::size_t in_memory = 0;
+  std::size_t in_flight = 0;
+  std::size_t ready = 0;
+  std::size_t scheduled = 0;
+  std::uint64_t attempts = 0;
+  std::uint64_t delivered = 0;
+  std::uint64_t failed = 0;
+};
+
+// Moves deliveries from "due" to "on the wire" without polling: new deliveries are handed
+// over right after their commit (accept), retries wait on one timer, and work that did not
+// fit in memory is claimed from the store when room frees up. Per-target in-flight limits
+// keep one slow target from holding up the others.
+// Single-threaded: every call must happen on the io_context's thread.
+class Dispatcher {
+ public:
+  Dispatcher(boost::asio::io_context& io, store::Store& store, delivery::Sender& sender,
+             const Clock& clock, Random& random, DispatcherOptions options);
+  ~Dispatcher();
+  Dispatcher(const Dispatcher&) = delete;
+  Dispatcher& operator=(const Dispatcher&) = delete;
+
+  void set_targets(std::vector<Target> targets);
+  const Target* find_target(const std::string& id) const;
+  // The enabled targets of `account_id` whose filters match `type`.
+  std::vector<const Target*> route(const std::string& account_id, const std::string& type) const;
+  void set_signing_keys(std::map<std::string, sign::SigningKeys> keys);
+
+  // Reserves room in memory for `n` new deliveries before they are appended. True: append
+  // them leased and hand them over with accept(); false: append them unleased (the store
+  // keeps them until there is room). Every successful reserve() is followed by accept() or
+  // release_reservation() with the same n.
+  bool reserve(std::size_t n);
+  void release_reservation(std::size_t n);
+  void accept(std::vector<store::Work> work);
+  // Deliveries were appended unleased: fetch them from the store when there is room.
+  void notify_stored();
+
+  // Claims due work from the store (call once the store is recovered).
+  void start();
+  // Stops starting attempts; `done` runs when no attempt is in flight or after `grace`.
+  void stop(Millis grace, std::function<void()> done);
+
+  DispatcherStats stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace korehook::dispatch

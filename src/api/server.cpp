@@ -1,0 +1,275 @@
+#include "korehook/api/server.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/url/parse.hpp>
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+
+#include "korehook/api/errors.hpp"
+
+namespace korehook::api {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using local = asio::local::stream_protocol;
+using Stream = beast::basic_stream<local, asio::any_io_executor, beast::unlimited_rate_policy>;
+
+namespace {
+
+std::shared_ptr<spdlog::logger> logger() {
+  static auto log = [] {
+    auto existing = spdlog::get("api");
+    return existing ? existing : spdlog::default_logger()->clone("api");
+  }();
+  return log;
+}
+
+// Fills path and query from the request target; false when the target is not origin-form.
+bool split_target(Request& req) {
+  auto parsed = boost::urls::parse_origin_form(req.target);
+  if (!parsed) return false;
+  req.path = parsed->path();
+  for (auto param : parsed->params()) {
+    req.query.emplace_back(param.key, param.has_value ? param.value : std::string());
+  }
+  return true;
+}
+
+}  // namespace
+
+const std::string* Request::query_param(std::string_view name) const {
+  for (const auto& [key, value] : query) {
+    if (key == name) return &value;
+  }
+  return nullptr;
+}
+
+struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
+  asio::io_context& io;
+  ServerOptions options;
+  Handler handler;
+  local::acceptor acceptor;
+  int connections = 0;
+  bool stopped = false;
+
+  Impl(asio::io_context& io, ServerOptions options, Handler handler)
+      : io(io), options(std::move(options)), handler(std::move(handler)), acceptor(io) {}
+
+  void do_accept();
+};
+
+namespace {
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(local::socket socket, std::shared_ptr<Server::Impl> server)
+      : stream_(std::move(socket)), server_(std::move(server)) {
+    ++server_->connections;
+  }
+  ~Session() { --server_->connections; }
+
+  void start() { do_read_header(); }
+
+ private:
+  void do_read_header() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(server_->options.max_header_bytes));
+    parser_->body_limit(server_->options.max_body_bytes);
+    // A kept-alive connection may idle; once bytes arrive the header deadline applies.
+    stream_.expires_after(first_request_ ? server_->options.header_timeout
+                                         : server_->options.idle_timeout);
+    request_started_ = std::chrono::steady_clock::now();
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              self->on_header(ec);
+                            });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (ec) return fail(ec);
+    first_request_ = false;
+    auto remaining = server_->options.request_timeout -
+                     std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() -
+                                                        request_started_);
+    stream_.expires_after(std::max(remaining, Millis(1)));
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->on_read(ec);
+                     });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec) return fail(ec);
+    stream_.expires_never();
+    auto& msg = parser_->get();
+    keep_alive_ = msg.keep_alive();
+    Request req;
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    req.content_type = std::string(msg[http::field::content_type]);
+    req.body = std::move(msg.body());
+    if (!split_target(req)) {
+      return write(error_response(400, "invalid_target", "the request target is not a path"));
+    }
+    server_->handler(std::move(req), [self = shared_from_this()](Response res) {
+      self->write(std::move(res));
+    });
+  }
+
+  // Answers the errors a client can cause while sending, then closes.
+  void fail(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
+      return close();
+    }
+    keep_alive_ = false;
+    if (ec == beast::error::timeout) {
+      if (parser_ && parser_->got_some()) {
+        return write(error_response(408, "request_timeout", "the request took too long to arrive"));
+      }
+      return close();  // idle keep-alive connection
+    }
+    if (ec == http::error::body_limit) {
+      return write(error_response(
+          413, "body_too_large",
+          "the request body exceeds " + std::to_string(server_->options.max_body_bytes) +
+              " bytes"));
+    }
+    if (ec == http::error::header_limit) {
+      return write(error_response(431, "headers_too_large",
+                                  "the request header exceeds " +
+                                      std::to_string(server_->options.max_header_bytes) +
+                                      " bytes"));
+    }
+    return write(error_response(400, "bad_request", "malformed HTTP request: " + ec.message()));
+  }
+
+  void write(Response res) {
+    auto msg = std::make_shared<http::response<http::string_body>>();
+    msg->result(static_cast<unsigned>(res.status));
+    msg->version(11);
+    msg->set(http::field::server, "korehookd");
+    msg->set(http::field::content_type, res.content_type);
+    msg->set(http::field::cache_control, "no-store");
+    msg->body() = std::move(res.body);
+    msg->keep_alive(keep_alive_ && !server_->stopped);
+    msg->prepare_payload();
+    stream_.expires_after(server_->options.request_timeout);
+    http::async_write(stream_, *msg,
+                      [self = shared_from_this(), msg](beast::error_code ec, std::size_t) {
+                        if (ec || !msg->keep_alive()) return self->close();
+                        self->do_read_header();
+                      });
+  }
+
+  void close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(local::socket::shutdown_send, ignored);
+    stream_.close();
+  }
+
+  Stream stream_;
+  std::shared_ptr<Server::Impl> server_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::chrono::steady_clock::time_point request_started_;
+  bool keep_alive_ = false;
+  bool first_request_ = true;
+};
+
+}  // namespace
+
+void Server::Impl::do_accept() {
+  acceptor.async_accept([self = shared_from_this()](beast::error_code ec, local::socket socket) {
+    if (self->stopped) return;
+    if (ec) {
+      logger()->warn("accept failed: {}", ec.message());
+    } else if (self->connections >= self->options.max_connections) {
+      logger()->warn("connection refused: {} connections open (api.max_connections)",
+                     self->connections);
+      beast::error_code ignored;
+      socket.close(ignored);
+    } else {
+      std::make_shared<Session>(std::move(socket), self)->start();
+    }
+    self->do_accept();
+  });
+}
+
+Server::Server(asio::io_context& io, ServerOptions options, Handler handler)
+    : impl_(std::make_shared<Impl>(io, std::move(options), std::move(handler))) {}
+
+Server::~Server() { stop(); }
+
+void Server::start() {
+  namespace fs = std::filesystem;
+  const fs::path path(impl_->options.socket_path);
+  if (path.native().size() >= sizeof(sockaddr_un::sun_path)) {
+    throw std::runtime_error("api.socket: path too long for a Unix socket (" +
+                             std::to_string(path.native().size()) + " bytes, at most 107): " +
+                             path.string());
+  }
+  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  std::error_code fec;
+  if (!fs::exists(dir, fec)) {
+    fs::create_directories(dir, fec);
+    if (fec) {
+      throw std::runtime_error("api.socket: cannot create directory " + dir.string() + ": " +
+                               fec.message());
+    }
+    ::chmod(dir.c_str(), 0750);
+  }
+  if (fs::exists(fs::symlink_status(path, fec))) {
+    if (!fs::is_socket(fs::symlink_status(path, fec))) {
+      throw std::runtime_error("api.socket: " + path.string() +
+                               " exists and is not a socket; refusing to replace it");
+    }
+    // A live daemon answers on it; a stale socket from a crash does not.
+    local::socket probe(impl_->io);
+    beast::error_code ec;
+    probe.connect(local::endpoint(path.string()), ec);
+    if (!ec) {
+      throw std::runtime_error("api.socket: " + path.string() +
+                               " is in use: is another korehookd running?");
+    }
+    fs::remove(path, fec);
+  }
+
+  beast::error_code ec;
+  auto& acceptor = impl_->acceptor;
+  acceptor.open(local(), ec);
+  // The socket is created with mode 0660 whatever the process umask is: bind under umask
+  // 0117, then restore it.
+  const mode_t old_mask = ::umask(0117);
+  if (!ec) acceptor.bind(local::endpoint(path.string()), ec);
+  ::umask(old_mask);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    throw std::runtime_error("api.socket: cannot listen on " + path.string() + ": " +
+                             ec.message());
+  }
+  impl_->do_accept();
+  logger()->info("listening socket={}", path.string());
+}
+
+void Server::stop() {
+  if (!impl_ || impl_->stopped) return;
+  impl_->stopped = true;
+  beast::error_code ec;
+  if (impl_->acceptor.is_open()) {
+    impl_->acceptor.close(ec);
+    std::error_code fec;
+    std::filesystem::remove(impl_->options.socket_path, fec);
+  }
+}
+
+}  // namespace korehook::api

@@ -1,0 +1,312 @@
+#include "korehook/config/config.hpp"
+
+#include <arpa/inet.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <set>
+#include <system_error>
+
+#include "korehook/net/url.hpp"
+#include "korehook/route/filter.hpp"
+#include "korehook/sign/headers.hpp"
+#include "yaml_value.hpp"
+
+namespace korehook::config {
+namespace {
+
+using detail::Mapping;
+using detail::Value;
+
+constexpr std::size_t kMaxSocketPath = 107;             // sockaddr_un::sun_path minus the NUL
+constexpr std::int64_t kMaxBodyBytes = 1LL << 30;       // 1 GiB
+constexpr std::size_t kMaxConfigFileBytes = 16u << 20;  // 16 MiB
+
+std::string to_lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool is_id_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-';
+}
+
+// RFC 9110 tchar.
+bool is_token_char(char c) {
+  if (std::isalnum(static_cast<unsigned char>(c)) != 0) return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+bool is_ip_address(const std::string& text) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET, text.c_str(), buf) == 1 || inet_pton(AF_INET6, text.c_str(), buf) == 1;
+}
+
+std::string read_identifier(const Value& v, std::string_view what) {
+  std::string id = v.string();
+  if (id.empty() || id.size() > 64 || !std::all_of(id.begin(), id.end(), is_id_char)) {
+    v.fail("invalid " + std::string(what) + " \"" + id +
+           "\" (expected 1 to 64 characters of A-Z, a-z, 0-9, '_' or '-')");
+  }
+  return id;
+}
+
+// The retry policy under `v`, starting from `base`: fields not given keep base's values.
+retry::RetryPolicy read_retry(const Value& v, const retry::RetryPolicy& base,
+                              std::string_view base_name) {
+  const Mapping m = v.mapping({"max_attempts", "initial_delay", "max_delay"});
+  retry::RetryPolicy policy = base;
+  if (auto x = m.get("max_attempts")) policy.max_attempts = static_cast<int>(x->integer(1, 100));
+  const std::optional<Value> initial = m.get("initial_delay");
+  const std::optional<Value> max = m.get("max_delay");
+  if (initial) policy.initial_delay = initial->duration(false);
+  if (max) policy.max_delay = max->duration(false);
+  if (policy.max_delay < policy.initial_delay) {
+    if (max) {
+      max->fail("must not be less than initial_delay " + format_duration(policy.initial_delay) +
+                " (got " + format_duration(policy.max_delay) + ")");
+    }
+    initial->fail("must not be greater than max_delay " + format_duration(policy.max_delay) +
+                  " inherited from " + std::string(base_name) + " (got " +
+                  format_duration(policy.initial_delay) + ")");
+  }
+  return policy;
+}
+
+void read_api(const Value& v, Config::Api& api) {
+  const Mapping m = v.mapping({"socket", "max_body_bytes", "max_connections"});
+  if (auto x = m.get("socket")) {
+    api.socket = x->non_empty_string();
+    if (api.socket.size() > kMaxSocketPath) {
+      x->fail("too long for a Unix socket path (expected at most " +
+              std::to_string(kMaxSocketPath) + " bytes, got " + std::to_string(api.socket.size()) +
+              ")");
+    }
+  }
+  if (auto x = m.get("max_body_bytes")) {
+    api.max_body_bytes = static_cast<std::size_t>(x->integer(1, kMaxBodyBytes));
+  }
+  if (auto x = m.get("max_connections")) {
+    api.max_connections = static_cast<int>(x->integer(1, 65536));
+  }
+}
+
+void read_store(const Value& v, Config::Store& store) {
+  const Mapping m = v.mapping({"path", "fsync"});
+  if (auto x = m.get("path")) store.path = x->non_empty_string();
+  if (auto x = m.get("fsync")) store.fsync = x->boolean();
+}
+
+void read_tls(const Value& v, Config::Tls& tls) {
+  const Mapping m = v.mapping({"ca_file"});
+  if (auto x = m.get("ca_file")) tls.ca_file = x->non_empty_string();
+}
+
+void read_network(const Value& v, Config::Network& network) {
+  const Mapping m = v.mapping({"allow_private", "resolve"});
+  if (auto x = m.get("allow_private")) {
+    for (const Value& item : x->list()) {
+      Result<net::Cidr> cidr = net::parse_cidr(item.string());
+      if (!cidr) {
+        item.fail(cidr.error().message + " (expected a CIDR such as 127.0.0.0/8 or ::1/128)");
+      }
+      network.allow_private.push_back(std::move(cidr).value());
+    }
+  }
+  if (auto x = m.get("resolve")) {
+    for (const auto& [key, value] : x->entries()) {
+      // Host names compare case-insensitively; store them as URL parsing does (lowercase).
+      const std::string host = to_lower(key.non_empty_string());
+      if (network.resolve.count(host) != 0) {
+        key.fail("duplicate host (host names are case-insensitive)");
+      }
+      const std::vector<Value> items = value.list();
+      if (items.empty()) value.fail("must list at least one address (expected e.g. [127.0.0.1])");
+      std::vector<std::string> addresses;
+      for (const Value& item : items) {
+        std::string address = item.string();
+        if (!is_ip_address(address)) {
+          item.fail("invalid IP address \"" + address + "\" (expected e.g. 127.0.0.1 or ::1)");
+        }
+        addresses.push_back(std::move(address));
+      }
+      network.resolve.emplace(host, std::move(addresses));
+    }
+  }
+}
+
+void read_defaults(const Value& v, Config::Defaults& defaults) {
+  const Mapping m = v.mapping({"connect_timeout", "read_timeout", "retry", "max_in_flight"});
+  if (auto x = m.get("connect_timeout")) defaults.connect_timeout = x->duration(false);
+  if (auto x = m.get("read_timeout")) defaults.read_timeout = x->duration(false);
+  if (auto x = m.get("retry")) defaults.retry = read_retry(*x, retry::RetryPolicy{}, "built-in");
+  if (auto x = m.get("max_in_flight"))
+    defaults.max_in_flight = static_cast<int>(x->integer(1, 1024));
+}
+
+void read_delivery(const Value& v, Config::Delivery& delivery) {
+  const Mapping m = v.mapping({"shutdown_grace", "memory_queue"});
+  // Zero is meaningful here: stop without waiting for in-flight attempts.
+  if (auto x = m.get("shutdown_grace")) delivery.shutdown_grace = x->duration(true);
+  if (auto x = m.get("memory_queue"))
+    delivery.memory_queue = static_cast<int>(x->integer(16, 1'000'000));
+}
+
+void read_log(const Value& v, Config::Log& log) {
+  const Mapping m = v.mapping({"level"});
+  if (auto x = m.get("level")) {
+    static constexpr std::string_view kLevels[] = {"trace", "debug", "info", "warn", "error"};
+    log.level = x->string();
+    if (std::find(std::begin(kLevels), std::end(kLevels), log.level) == std::end(kLevels)) {
+      x->fail("invalid level \"" + log.level +
+              "\" (expected one of: trace, debug, info, warn, error)");
+    }
+  }
+}
+
+void read_headers(const Value& v, EndpointConfig& ep) {
+  std::set<std::string> seen;
+  for (const auto& [key, value] : v.entries()) {
+    std::string name = key.string();
+    if (name.empty() || !std::all_of(name.begin(), name.end(), is_token_char)) {
+      key.fail("invalid header name (expected an HTTP token: letters, digits and !#$%&'*+-.^_`|~)");
+    }
+    const std::string lowered = to_lower(name);
+    if (sign::is_reserved_header(lowered)) {
+      key.fail("header '" + name +
+               "' is reserved: korehook sets it (expected a custom header name)");
+    }
+    if (!seen.insert(lowered).second) {
+      key.fail("duplicate header (header names are case-insensitive)");
+    }
+    std::string text = value.string();
+    if (text.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
+      value.fail("header value must not contain CR, LF or NUL");
+    }
+    ep.headers.emplace_back(std::move(name), std::move(text));
+  }
+}
+
+// `id_lines` maps the ids seen so far to their line, for duplicate detection.
+EndpointConfig read_endpoint(const Value& v, const Config::Defaults& defaults,
+                             std::map<std::string, int>& id_lines) {
+  const Mapping m =
+      v.mapping({"id", "account", "url", "description", "event_types", "enabled", "connect_timeout",
+                 "read_timeout", "retry", "max_in_flight", "ca_file", "headers"});
+  EndpointConfig ep;
+  ep.connect_timeout = defaults.connect_timeout;
+  ep.read_timeout = defaults.read_timeout;
+  ep.retry = defaults.retry;
+  ep.max_in_flight = defaults.max_in_flight;
+
+  const Value id = m.require("id", "an endpoint id such as ep_orders");
+  ep.id = read_identifier(id, "endpoint id");
+  if (const auto [it, inserted] = id_lines.emplace(ep.id, id.mark().line + 1); !inserted) {
+    id.fail("duplicate endpoint id '" + ep.id + "' (first defined at line " +
+            std::to_string(it->second) + ")");
+  }
+  if (auto x = m.get("account")) ep.account = read_identifier(*x, "account id");
+
+  const Value url = m.require("url", "an https:// URL");
+  ep.url = url.string();
+  if (const Result<net::HttpsUrl> parsed = net::parse_https_url(ep.url); !parsed) {
+    url.fail(parsed.error().message +
+             " (expected an https:// URL such as https://example.com/hooks)");
+  }
+
+  if (auto x = m.get("description")) ep.description = x->string();
+  if (auto x = m.get("event_types")) {
+    ep.event_types.clear();
+    for (const Value& item : x->list()) {
+      std::string pattern = item.string();
+      if (const std::optional<std::string> problem = route::validate_pattern(pattern)) {
+        item.fail(*problem);  // route's message already says what a pattern may be
+      }
+      ep.event_types.push_back(std::move(pattern));
+    }
+    if (ep.event_types.empty()) {
+      x->fail("must not be empty (expected at least one pattern, e.g. [\"*\"])");
+    }
+  }
+  if (auto x = m.get("enabled")) ep.enabled = x->boolean();
+  if (auto x = m.get("connect_timeout")) ep.connect_timeout = x->duration(false);
+  if (auto x = m.get("read_timeout")) ep.read_timeout = x->duration(false);
+  if (auto x = m.get("retry")) ep.retry = read_retry(*x, defaults.retry, "defaults.retry");
+  if (auto x = m.get("max_in_flight")) ep.max_in_flight = static_cast<int>(x->integer(1, 1024));
+  if (auto x = m.get("ca_file")) ep.ca_file = x->non_empty_string();
+  if (auto x = m.get("headers")) read_headers(*x, ep);
+  return ep;
+}
+
+// The single document of `text`; a null node for an empty file.
+YAML::Node load_document(std::string_view text, std::string_view source) {
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(std::string(text));
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(detail::position(source, e.mark) + "YAML syntax error: " + e.msg);
+  }
+  if (docs.empty()) return YAML::Node();
+  if (docs.size() > 1) {
+    throw ConfigError(detail::position(source, docs[1].Mark()) +
+                      "more than one YAML document (expected a single document)");
+  }
+  return docs.front();
+}
+
+}  // namespace
+
+Config parse_config(std::string_view yaml_text, std::string_view source) {
+  Config config;
+  config.source = std::string(source);
+  const Value root(load_document(yaml_text, source), "", YAML::Mark(), config.source);
+  const Mapping top =
+      root.mapping({"api", "store", "tls", "network", "defaults", "delivery", "log", "endpoints"});
+
+  // Fixed order, whatever the order in the file: endpoints inherit from defaults.
+  if (auto x = top.get("api")) read_api(*x, config.api);
+  if (auto x = top.get("store")) read_store(*x, config.store);
+  if (auto x = top.get("tls")) read_tls(*x, config.tls);
+  if (auto x = top.get("network")) read_network(*x, config.network);
+  if (auto x = top.get("defaults")) read_defaults(*x, config.defaults);
+  if (auto x = top.get("delivery")) read_delivery(*x, config.delivery);
+  if (auto x = top.get("log")) read_log(*x, config.log);
+  if (auto x = top.get("endpoints")) {
+    std::map<std::string, int> id_lines;  // endpoint id -> line of its first definition
+    for (const Value& item : x->list()) {
+      config.endpoints.push_back(read_endpoint(item, config.defaults, id_lines));
+    }
+  }
+  return config;
+}
+
+Config load_config_file(const std::string& path) {
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
+                                                       &std::fclose);
+  const auto cannot_read = [&path](const std::string& why) {
+    return ConfigError(path + ": cannot read: " + why);
+  };
+  if (!file) throw cannot_read(std::error_code(errno, std::generic_category()).message());
+  std::string text;
+  char buf[65536];
+  while (true) {
+    const std::size_t n = std::fread(buf, 1, sizeof buf, file.get());
+    text.append(buf, n);
+    if (text.size() > kMaxConfigFileBytes) {
+      throw cannot_read("larger than " + std::to_string(kMaxConfigFileBytes >> 20) + " MiB");
+    }
+    if (n < sizeof buf) break;
+  }
+  if (std::ferror(file.get()) != 0) {
+    throw cannot_read(std::error_code(errno, std::generic_category()).message());
+  }
+  return parse_config(text, path);
+}
+
+}  // namespace korehook::config
