@@ -1,0 +1,390 @@
+#include "korehook/json/minify.hpp"
+
+#include <cstdint>
+#include <vector>
+
+namespace korehook::json {
+namespace {
+
+bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Reads `XXXX` at `pos`; -1 when not four hex digits.
+long read_hex4(std::string_view s, std::size_t pos) {
+  if (pos + 4 > s.size()) return -1;
+  long v = 0;
+  for (std::size_t i = pos; i < pos + 4; ++i) {
+    const int h = hex_value(s[i]);
+    if (h < 0) return -1;
+    v = v * 16 + h;
+  }
+  return v;
+}
+
+// One pass that validates (RFC 8259, strict UTF-8) and copies every token byte-for-byte,
+// dropping only the whitespace between tokens. Nesting is tracked on an explicit stack so
+// a deep document cannot exhaust the call stack whatever max_depth is.
+class Minifier {
+ public:
+  Minifier(std::string_view in, int max_depth) : in_(in), max_depth_(max_depth) {
+    out_.reserve(in.size());
+  }
+
+  Result<std::string> run() {
+    if (!parse()) return fail();
+    return std::move(out_);
+  }
+
+ private:
+  bool parse() {
+    while (true) {
+      if (!value()) return false;
+      // After a value: close containers or move on to the next element.
+      while (true) {
+        skip_ws();
+        if (stack_.empty()) {
+          if (pos_ != in_.size()) return error("unexpected characters after the JSON value");
+          return true;
+        }
+        if (pos_ == in_.size()) return error("unexpected end of input");
+        const char c = in_[pos_];
+        const char close = stack_.back() == '{' ? '}' : ']';
+        if (c == close) {
+          out_.push_back(c);
+          ++pos_;
+          stack_.pop_back();
+          continue;
+        }
+        if (c != ',') {
+          return error(stack_.back() == '{' ? "expected ',' or '}' in object"
+                                            : "expected ',' or ']' in array");
+        }
+        out_.push_back(',');
+        ++pos_;
+        if (stack_.back() == '{' && !member_key()) return false;
+        break;
+      }
+    }
+  }
+
+  // Parses one value; a container is opened (and its first key read) but not finished.
+  bool value() {
+    while (true) {
+      skip_ws();
+      if (pos_ == in_.size()) return error("unexpected end of input, expected a value");
+      const char c = in_[pos_];
+      if (c == '{' || c == '[') {
+        if (static_cast<int>(stack_.size()) >= max_depth_) {
+          return error("nesting is deeper than " + std::to_string(max_depth_) + " levels");
+        }
+        stack_.push_back(c);
+        out_.push_back(c);
+        ++pos_;
+        skip_ws();
+        const char close = c == '{' ? '}' : ']';
+        if (pos_ < in_.size() && in_[pos_] == close) {
+          stack_.pop_back();
+          out_.push_back(close);
+          ++pos_;
+          return true;
+        }
+        if (c == '{' && !member_key()) return false;
+        continue;  // the first element of the container
+      }
+      if (c == '"') return string();
+      if (c == '-' || is_digit(c)) return number();
+      if (c == 't') return literal("true");
+      if (c == 'f') return literal("false");
+      if (c == 'n') return literal("null");
+      return error("unexpected character, expected a value");
+    }
+  }
+
+  // `"key":` inside an object.
+  bool member_key() {
+    skip_ws();
+    if (pos_ == in_.size() || in_[pos_] != '"') return error("expected a string as object key");
+    if (!string()) return false;
+    skip_ws();
+    if (pos_ == in_.size() || in_[pos_] != ':') return error("expected ':' after object key");
+    out_.push_back(':');
+    ++pos_;
+    return true;
+  }
+
+  bool literal(std::string_view word) {
+    if (in_.substr(pos_, word.size()) != word) return error("invalid literal");
+    out_.append(word);
+    pos_ += word.size();
+    return true;
+  }
+
+  bool number() {
+    const std::size_t start = pos_;
+    if (in_[pos_] == '-') ++pos_;
+    if (pos_ == in_.size() || !is_digit(in_[pos_])) return error("invalid number");
+    if (in_[pos_] == '0') {
+      ++pos_;  // a leading zero stands alone; `01` fails as a following character
+    } else {
+      while (pos_ < in_.size() && is_digit(in_[pos_])) ++pos_;
+    }
+    if (pos_ < in_.size() && in_[pos_] == '.') {
+      ++pos_;
+      if (pos_ == in_.size() || !is_digit(in_[pos_]))
+        return error("invalid number: digit expected after '.'");
+      while (pos_ < in_.size() && is_digit(in_[pos_])) ++pos_;
+    }
+    if (pos_ < in_.size() && (in_[pos_] == 'e' || in_[pos_] == 'E')) {
+      ++pos_;
+      if (pos_ < in_.size() && (in_[pos_] == '+' || in_[pos_] == '-')) ++pos_;
+      if (pos_ == in_.size() || !is_digit(in_[pos_]))
+        return error("invalid number: digit expected in exponent");
+      while (pos_ < in_.size() && is_digit(in_[pos_])) ++pos_;
+    }
+    out_.append(in_.substr(start, pos_ - start));
+    return true;
+  }
+
+  bool string() {
+    const std::size_t start = pos_;
+    ++pos_;  // opening quote
+    while (true) {
+      if (pos_ == in_.size()) return error("unterminated string");
+      const auto c = static_cast<unsigned char>(in_[pos_]);
+      if (c == '"') {
+        ++pos_;
+        break;
+      }
+      if (c < 0x20) return error("control character in string (must be escaped)");
+      if (c == '\\') {
+        if (!escape()) return false;
+      } else if (c >= 0x80) {
+        if (!utf8_sequence()) return false;
+      } else {
+        ++pos_;
+      }
+    }
+    out_.append(in_.substr(start, pos_ - start));
+    return true;
+  }
+
+  bool escape() {
+    if (pos_ + 1 == in_.size()) return error("unterminated string");
+    const char e = in_[pos_ + 1];
+    if (e != 'u') {
+      if (e != '"' && e != '\\' && e != '/' && e != 'b' && e != 'f' && e != 'n' && e != 'r' &&
+          e != 't') {
+        return error("invalid escape sequence");
+      }
+      pos_ += 2;
+      return true;
+    }
+    const long unit = read_hex4(in_, pos_ + 2);
+    if (unit < 0) return error("invalid \\u escape: four hex digits expected");
+    if (unit >= 0xDC00 && unit <= 0xDFFF) return error("unpaired low surrogate in \\u escape");
+    if (unit >= 0xD800 && unit <= 0xDBFF) {
+      // Receivers decoding a lone surrogate get invalid UTF-8; refuse it up front.
+      const long low = (pos_ + 7 < in_.size() && in_[pos_ + 6] == '\\' && in_[pos_ + 7] == 'u')
+                           ? read_hex4(in_, pos_ + 8)
+                           : -1;
+      if (low < 0xDC00 || low > 0xDFFF) return error("unpaired high surrogate in \\u escape");
+      pos_ += 12;
+      return true;
+    }
+    pos_ += 6;
+    return true;
+  }
+
+  bool utf8_sequence() {
+    const auto b0 = static_cast<unsigned char>(in_[pos_]);
+    std::size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+    if (b0 >= 0xC2 && b0 <= 0xDF) {
+      len = 2;
+    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+      len = 3;
+      if (b0 == 0xE0) lo = 0xA0;  // overlong
+      if (b0 == 0xED) hi = 0x9F;  // UTF-16 surrogates
+    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+      len = 4;
+      if (b0 == 0xF0) lo = 0x90;  // overlong
+      if (b0 == 0xF4) hi = 0x8F;  // above U+10FFFF
+    } else {
+      return error("invalid UTF-8");
+    }
+    if (pos_ + len > in_.size()) return error("invalid UTF-8: truncated sequence");
+    for (std::size_t i = 1; i < len; ++i) {
+      const auto b = static_cast<unsigned char>(in_[pos_ + i]);
+      const unsigned char min = i == 1 ? lo : 0x80;
+      const unsigned char max = i == 1 ? hi : 0xBF;
+      if (b < min || b > max) return error("invalid UTF-8");
+    }
+    pos_ += len;
+    return true;
+  }
+
+  void skip_ws() {
+    while (pos_ < in_.size() && is_ws(in_[pos_])) ++pos_;
+  }
+
+  bool error(std::string message) {
+    error_ = std::move(message);
+    return false;
+  }
+
+  Error fail() const {
+    std::size_t line = 1, column = 1;
+    for (std::size_t i = 0; i < pos_ && i < in_.size(); ++i) {
+      if (in_[i] == '\n') {
+        ++line;
+        column = 1;
+      } else {
+        ++column;
+      }
+    }
+    return Error{"invalid_json", "invalid JSON at line " + std::to_string(line) + ", column " +
+                                     std::to_string(column) + " (offset " + std::to_string(pos_) +
+                                     "): " + error_};
+  }
+
+  std::string_view in_;
+  int max_depth_;
+  std::size_t pos_ = 0;
+  std::string out_;
+  std::vector<char> stack_;
+  std::string error_;
+};
+
+// --- raw_member: walks text already validated by minify(), with bounds checks only. ---
+
+// Index just past the string that starts at `pos` (a quote).
+std::size_t skip_string(std::string_view s, std::size_t pos) {
+  ++pos;
+  while (pos < s.size() && s[pos] != '"') pos += (s[pos] == '\\') ? 2 : 1;
+  return pos < s.size() ? pos + 1 : s.size();
+}
+
+std::size_t skip_value(std::string_view s, std::size_t pos) {
+  int depth = 0;
+  while (pos < s.size()) {
+    const char c = s[pos];
+    if (c == '"') {
+      pos = skip_string(s, pos);
+      if (depth == 0) return pos;
+      continue;
+    }
+    if (c == '{' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      if (depth == 0) return pos;  // end of the enclosing object
+      if (--depth == 0) return pos + 1;
+    } else if (c == ',' && depth == 0) {
+      return pos;
+    }
+    ++pos;
+  }
+  return pos;
+}
+
+void append_utf8(std::string& out, std::uint32_t cp) {
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+// The decoded text of a string body (between the quotes) validated by minify().
+std::string unescape(std::string_view raw) {
+  std::string out;
+  out.reserve(raw.size());
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] != '\\' || i + 1 >= raw.size()) {
+      out.push_back(raw[i]);
+      continue;
+    }
+    const char e = raw[++i];
+    switch (e) {
+      case 'b':
+        out.push_back('\b');
+        break;
+      case 'f':
+        out.push_back('\f');
+        break;
+      case 'n':
+        out.push_back('\n');
+        break;
+      case 'r':
+        out.push_back('\r');
+        break;
+      case 't':
+        out.push_back('\t');
+        break;
+      case 'u': {
+        long cp = read_hex4(raw, i + 1);
+        if (cp < 0) return out;
+        i += 4;
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+          const long low = read_hex4(raw, i + 3);
+          if (low < 0) return out;
+          cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+          i += 6;
+        }
+        append_utf8(out, static_cast<std::uint32_t>(cp));
+        break;
+      }
+      default:
+        out.push_back(e);
+        break;  // " \ /
+    }
+  }
+  return out;
+}
+
+bool key_equals(std::string_view raw_key, std::string_view key) {
+  if (raw_key.find('\\') == std::string_view::npos) return raw_key == key;
+  return unescape(raw_key) == key;
+}
+
+}  // namespace
+
+Result<std::string> minify(std::string_view text, int max_depth) {
+  return Minifier(text, max_depth).run();
+}
+
+std::optional<std::string_view> raw_member(std::string_view object_text, std::string_view key) {
+  if (object_text.size() < 2 || object_text.front() != '{') return std::nullopt;
+  std::optional<std::string_view> found;
+  std::size_t pos = 1;
+  while (pos < object_text.size() && object_text[pos] == '"') {
+    const std::size_t key_end = skip_string(object_text, pos);
+    if (key_end < pos + 2 || key_end >= object_text.size() || object_text[key_end] != ':') break;
+    const std::string_view raw_key = object_text.substr(pos + 1, key_end - pos - 2);
+    const std::size_t value_start = key_end + 1;
+    pos = skip_value(object_text, value_start);
+    // The last duplicate wins, as in JSON.parse and most receivers' parsers.
+    if (key_equals(raw_key, key)) found = object_text.substr(value_start, pos - value_start);
+    if (pos >= object_text.size() || object_text[pos] != ',') break;
+    ++pos;
+  }
+  return found;
+}
+
+}  // namespace korehook::json

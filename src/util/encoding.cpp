@@ -1,0 +1,95 @@
+#include "korehook/util/encoding.hpp"
+
+#include <array>
+#include <cstdint>
+
+namespace korehook {
+namespace {
+
+constexpr std::string_view kHexDigits = "0123456789abcdef";
+constexpr std::string_view kBase64Alphabet =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+constexpr std::array<std::int8_t, 256> make_base64_table() {
+  std::array<std::int8_t, 256> table{};
+  for (auto& v : table) v = -1;
+  for (std::size_t i = 0; i < kBase64Alphabet.size(); ++i) {
+    table[static_cast<unsigned char>(kBase64Alphabet[i])] = static_cast<std::int8_t>(i);
+  }
+  return table;
+}
+constexpr std::array<std::int8_t, 256> kBase64Values = make_base64_table();
+
+}  // namespace
+
+std::string hex_lower(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (char ch : bytes) {
+    const auto b = static_cast<unsigned char>(ch);
+    out.push_back(kHexDigits[b >> 4]);
+    out.push_back(kHexDigits[b & 0x0f]);
+  }
+  return out;
+}
+
+std::string base64_encode(std::string_view bytes) {
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  auto byte = [&](std::size_t k) {
+    return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[k]));
+  };
+  for (; i + 3 <= bytes.size(); i += 3) {
+    const std::uint32_t v = byte(i) << 16 | byte(i + 1) << 8 | byte(i + 2);
+    out.push_back(kBase64Alphabet[v >> 18 & 63]);
+    out.push_back(kBase64Alphabet[v >> 12 & 63]);
+    out.push_back(kBase64Alphabet[v >> 6 & 63]);
+    out.push_back(kBase64Alphabet[v & 63]);
+  }
+  const std::size_t rest = bytes.size() - i;
+  if (rest == 1) {
+    const std::uint32_t v = byte(i) << 16;
+    out.push_back(kBase64Alphabet[v >> 18 & 63]);
+    out.push_back(kBase64Alphabet[v >> 12 & 63]);
+    out += "==";
+  } else if (rest == 2) {
+    const std::uint32_t v = byte(i) << 16 | byte(i + 1) << 8;
+    out.push_back(kBase64Alphabet[v >> 18 & 63]);
+    out.push_back(kBase64Alphabet[v >> 12 & 63]);
+    out.push_back(kBase64Alphabet[v >> 6 & 63]);
+    out.push_back('=');
+  }
+  return out;
+}
+
+std::optional<std::string> base64_decode(std::string_view text) {
+  std::size_t padding = 0;
+  while (padding < 2 && !text.empty() && text.back() == '=') {
+    text.remove_suffix(1);
+    ++padding;
+  }
+  // Padding, when present, must complete the last quantum exactly.
+  if (padding > 0 && (text.size() + padding) % 4 != 0) return std::nullopt;
+  if (text.size() % 4 == 1) return std::nullopt;
+
+  std::string out;
+  out.reserve(text.size() / 4 * 3 + 2);
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (char ch : text) {
+    const std::int8_t v = kBase64Values[static_cast<unsigned char>(ch)];
+    if (v < 0) return std::nullopt;  // also rejects `=` inside the text and whitespace
+    acc = (acc << 6) | static_cast<std::uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  // Leftover bits of the last character are ignored, as common decoders do, so secrets from
+  // other tools are accepted as they are.
+  return out;
+}
+
+}  // namespace korehook

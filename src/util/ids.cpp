@@ -1,0 +1,52 @@
+#include "korehook/util/ids.hpp"
+
+#include <array>
+#include <cstdint>
+
+#include "korehook/util/encoding.hpp"
+
+namespace korehook {
+namespace {
+
+constexpr std::string_view kCrockford = "0123456789abcdefghjkmnpqrstvwxyz";
+constexpr std::int64_t kMaxUlidTime = (std::int64_t{1} << 48) - 1;
+
+}  // namespace
+
+std::string new_id(std::string_view prefix, TimeMs now, Random& random) {
+  // 128 bits, big-endian: 48 bits of time, then 80 random bits.
+  std::array<std::uint8_t, 16> bytes{};
+  const auto t =
+      static_cast<std::uint64_t>(now < 0 ? 0 : (now > kMaxUlidTime ? kMaxUlidTime : now));
+  for (int i = 0; i < 6; ++i)
+    bytes[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(t >> (40 - 8 * i));
+  random.fill(std::span(bytes).subspan(6));
+
+  std::string id;
+  id.reserve(prefix.size() + 1 + 26);
+  id.append(prefix);
+  id.push_back('_');
+  // 26 characters carry 130 bits: the value is read as if two zero bits preceded it.
+  for (int c = 0; c < 26; ++c) {
+    const int first_bit = c * 5 - 2;  // bit index in the 128-bit value, MSB = 0
+    unsigned v = 0;
+    for (int b = first_bit; b < first_bit + 5; ++b) {
+      v <<= 1;
+      if (b >= 0) v |= (bytes[static_cast<std::size_t>(b / 8)] >> (7 - b % 8)) & 1u;
+    }
+    id.push_back(kCrockford[v]);
+  }
+  return id;
+}
+
+std::string new_uuid_v4(Random& random) {
+  std::array<std::uint8_t, 16> b{};
+  random.fill(b);
+  b[6] = static_cast<std::uint8_t>((b[6] & 0x0f) | 0x40);  // version 4
+  b[8] = static_cast<std::uint8_t>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  std::string out = hex_lower(std::string_view(reinterpret_cast<const char*>(b.data()), b.size()));
+  for (std::size_t at : {8, 13, 18, 23}) out.insert(at, 1, '-');
+  return out;
+}
+
+}  // namespace korehook

@@ -1,0 +1,142 @@
+#include "korehook/util/time.hpp"
+
+#include <array>
+#include <cstdio>
+#include <limits>
+
+namespace korehook {
+namespace {
+
+using std::chrono::days;
+using std::chrono::floor;
+using std::chrono::sys_days;
+using std::chrono::year_month_day;
+
+struct Civil {
+  int year;
+  unsigned month;
+  unsigned day;
+  int hour;
+  int minute;
+  int second;
+  int millis;
+};
+
+Civil to_civil(TimeMs t) {
+  const Millis ms{t};
+  const auto day = floor<days>(ms);
+  const year_month_day ymd{sys_days{day}};
+  const std::int64_t in_day = (ms - day).count();  // 0 .. 86'399'999
+  return Civil{static_cast<int>(ymd.year()),           static_cast<unsigned>(ymd.month()),
+               static_cast<unsigned>(ymd.day()),       static_cast<int>(in_day / 3'600'000),
+               static_cast<int>(in_day / 60'000 % 60), static_cast<int>(in_day / 1000 % 60),
+               static_cast<int>(in_day % 1000)};
+}
+
+bool parse_fixed_digits(std::string_view s, int& out) {
+  int v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  out = v;
+  return true;
+}
+
+template <std::size_t N>
+int index_of(std::string_view needle, const std::array<std::string_view, N>& names) {
+  for (std::size_t i = 0; i < N; ++i) {
+    if (names[i] == needle) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+constexpr std::array<std::string_view, 7> kDayNames = {"Mon", "Tue", "Wed", "Thu",
+                                                       "Fri", "Sat", "Sun"};
+constexpr std::array<std::string_view, 12> kMonthNames = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+struct Unit {
+  std::string_view suffix;
+  std::int64_t ms;
+};
+// Longest suffix first so `ms` is not read as `m` + garbage.
+constexpr std::array<Unit, 4> kUnits = {{{"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}}};
+
+}  // namespace
+
+std::string format_kore_date(TimeMs t) {
+  const Civil c = to_civil(t);
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", c.year, c.month, c.day, c.hour,
+                c.minute, c.second);
+  return buf;
+}
+
+std::string format_rfc3339(TimeMs t) {
+  const Civil c = to_civil(t);
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", c.year, c.month, c.day,
+                c.hour, c.minute, c.second, c.millis);
+  return buf;
+}
+
+std::optional<TimeMs> parse_http_date(std::string_view text) {
+  // IMF-fixdate is fixed width: `Sun, 06 Nov 1994 08:49:37 GMT`.
+  if (text.size() != 29) return std::nullopt;
+  if (text.substr(3, 2) != ", " || text[7] != ' ' || text[11] != ' ' || text[16] != ' ' ||
+      text[19] != ':' || text[22] != ':' || text.substr(25) != " GMT") {
+    return std::nullopt;
+  }
+  if (index_of(text.substr(0, 3), kDayNames) < 0) return std::nullopt;
+  const int month = index_of(text.substr(8, 3), kMonthNames) + 1;
+  if (month == 0) return std::nullopt;
+  int day = 0, year = 0, hour = 0, minute = 0, second = 0;
+  if (!parse_fixed_digits(text.substr(5, 2), day) ||
+      !parse_fixed_digits(text.substr(12, 4), year) ||
+      !parse_fixed_digits(text.substr(17, 2), hour) ||
+      !parse_fixed_digits(text.substr(20, 2), minute) ||
+      !parse_fixed_digits(text.substr(23, 2), second)) {
+    return std::nullopt;
+  }
+  const year_month_day ymd{std::chrono::year{year},
+                           std::chrono::month{static_cast<unsigned>(month)},
+                           std::chrono::day{static_cast<unsigned>(day)}};
+  // RFC 9110 allows second 60 (leap second).
+  if (!ymd.ok() || hour > 23 || minute > 59 || second > 60) return std::nullopt;
+  const auto d = sys_days{ymd}.time_since_epoch();
+  const std::int64_t secs = std::chrono::duration_cast<std::chrono::seconds>(d).count() +
+                            hour * 3600 + minute * 60 + second;
+  return secs * 1000;
+}
+
+std::optional<Millis> parse_duration(std::string_view text) {
+  std::size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  if (digits == 0) return std::nullopt;
+  const std::string_view suffix = text.substr(digits);
+  for (const Unit& unit : kUnits) {
+    if (suffix != unit.suffix) continue;
+    constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+    std::int64_t value = 0;
+    for (char c : text.substr(0, digits)) {
+      const int digit = c - '0';
+      if (value > (kMax - digit) / 10) return std::nullopt;
+      value = value * 10 + digit;
+    }
+    if (value > kMax / unit.ms) return std::nullopt;
+    return Millis{value * unit.ms};
+  }
+  return std::nullopt;
+}
+
+std::string format_duration(Millis d) {
+  const std::int64_t ms = d.count();
+  if (ms == 0) return "0s";
+  for (auto it = kUnits.rbegin(); it != kUnits.rend(); ++it) {
+    if (ms % it->ms == 0) return std::to_string(ms / it->ms) + std::string(it->suffix);
+  }
+  return std::to_string(ms) + "ms";  // not reached: every count is a multiple of 1 ms
+}
+
+}  // namespace korehook

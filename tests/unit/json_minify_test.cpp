@@ -1,0 +1,177 @@
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "korehook/json/minify.hpp"
+
+using korehook::json::minify;
+using korehook::json::raw_member;
+
+namespace {
+
+std::string ok(std::string_view in) {
+  auto r = minify(in);
+  INFO("input: " << in << (r.ok() ? "" : " error: " + r.error().message));
+  REQUIRE(r.ok());
+  return std::move(r).value();
+}
+
+}  // namespace
+
+TEST_CASE("minify: KORE's example", "[json]") {
+  CHECK(ok(R"({ "field1": "value1", "field2": "value2"})") ==
+        R"({"field1":"value1","field2":"value2"})");
+}
+
+TEST_CASE("minify: removes only insignificant whitespace", "[json]") {
+  CHECK(ok(" \t\r\n{ \"a\" :\n [ 1 , 2 ,\t3 ] , \"b\" : { } , \"c\":[ ] }\n ") ==
+        R"({"a":[1,2,3],"b":{},"c":[]})");
+  CHECK(ok(R"({"s": "  spaced  out  "})") == R"({"s":"  spaced  out  "})");
+  CHECK(ok(R"(  "top level string"  )") == R"("top level string")");
+  CHECK(ok(" 42 ") == "42");
+  CHECK(ok("true") == "true");
+  CHECK(ok(" null") == "null");
+}
+
+TEST_CASE("minify: keeps number spelling, escapes and key order byte-for-byte", "[json]") {
+  CHECK(ok(R"({"price": 1.50})") == R"({"price":1.50})");
+  CHECK(ok(R"([1.0, -0, 0.000, 1E+2, 1e-7, -12.340e10, 123456789012345678901234567890])") ==
+        R"([1.0,-0,0.000,1E+2,1e-7,-12.340e10,123456789012345678901234567890])");
+  CHECK(ok(R"({"name": "\u00e9"})") == R"({"name":"\u00e9"})");
+  CHECK(ok(R"({"e": "é"})") == R"({"e":"é"})");
+  CHECK(ok(R"(["\"\\\/\b\f\n\r\t", "\ud83d\ude00", "😀"])") ==
+        R"(["\"\\\/\b\f\n\r\t","\ud83d\ude00","😀"])");
+  CHECK(ok(R"({"z": 1, "a": 2, "m": 3})") == R"({"z":1,"a":2,"m":3})");
+}
+
+TEST_CASE("minify: duplicate keys are kept as sent", "[json]") {
+  CHECK(ok(R"({"a": 1, "a": 2})") == R"({"a":1,"a":2})");
+}
+
+TEST_CASE("minify: rejects invalid JSON", "[json]") {
+  for (std::string bad : {
+           std::string(""),
+           std::string("   "),
+           std::string("{"),
+           std::string("}"),
+           std::string("[1,]"),
+           std::string("[,1]"),
+           std::string(R"({"a":1,})"),
+           std::string(R"({"a" 1})"),
+           std::string(R"({a:1})"),
+           std::string(R"({'a':1})"),
+           std::string(R"({"a":1 "b":2})"),
+           std::string("[1 2]"),
+           std::string("01"),
+           std::string("[01]"),
+           std::string("+1"),
+           std::string(".5"),
+           std::string("1."),
+           std::string("1e"),
+           std::string("1e+"),
+           std::string("-"),
+           std::string("--1"),
+           std::string("0x10"),
+           std::string("NaN"),
+           std::string("Infinity"),
+           std::string("tru"),
+           std::string("True"),
+           std::string("nul"),
+           std::string("nulll"),
+           std::string(R"("unterminated)"),
+           std::string("\"tab\there\""),
+           std::string("\"new\nline\""),
+           std::string(R"("\x41")"),
+           std::string(R"("\u12")"),
+           std::string(R"("\u12G4")"),
+           std::string(R"("\ud83d")"),
+           std::string(R"("\ud83dx")"),
+           std::string(R"("\ude00")"),
+           std::string(R"("\ud83d\u0041")"),
+           std::string("{} {}"),
+           std::string("{}x"),
+           std::string("[1] ,"),
+           std::string("\xef\xbb\xbf{}"),  // byte order mark
+           std::string("[1]\0", 4),
+           std::string("\f[]"),  // form feed is not JSON whitespace
+           std::string("/* c */ {}"),
+       }) {
+    INFO("input: " << bad);
+    const auto r = minify(bad);
+    CHECK_FALSE(r.ok());
+    if (!r.ok()) CHECK(r.error().code == "invalid_json");
+  }
+}
+
+TEST_CASE("minify: rejects invalid UTF-8", "[json]") {
+  for (std::string bad : {
+           std::string("\"\x80\""),              // lone continuation byte
+           std::string("\"\xc3\""),              // truncated 2-byte sequence
+           std::string("\"\xc3\x28\""),          // bad continuation
+           std::string("\"\xc0\xaf\""),          // overlong '/'
+           std::string("\"\xe0\x80\xaf\""),      // overlong 3-byte
+           std::string("\"\xed\xa0\x80\""),      // UTF-16 surrogate
+           std::string("\"\xf0\x82\x82\xac\""),  // overlong 4-byte
+           std::string("\"\xf4\x90\x80\x80\""),  // above U+10FFFF
+           std::string("\"\xf5\x80\x80\x80\""), std::string("\"\xff\""),
+           std::string("\"\xe2\x82"),  // truncated at end of input
+           std::string("[\xc3\xa9]"),  // valid UTF-8 but outside a string
+       }) {
+    INFO("input bytes: " << bad.size());
+    CHECK_FALSE(minify(bad).ok());
+  }
+  CHECK(ok("\"\xf4\x8f\xbf\xbf\"") == "\"\xf4\x8f\xbf\xbf\"");  // U+10FFFF
+  CHECK(ok("\"\xef\xbf\xbf\"") == "\"\xef\xbf\xbf\"");          // U+FFFF
+}
+
+TEST_CASE("minify: depth limit", "[json]") {
+  const auto nested = [](int depth) { return std::string(depth, '[') + std::string(depth, ']'); };
+  CHECK(minify(nested(64)).ok());
+  CHECK_FALSE(minify(nested(65)).ok());
+  CHECK(minify(nested(3), 3).ok());
+  CHECK_FALSE(minify(nested(4), 3).ok());
+  CHECK_FALSE(minify(R"({"a":{"b":{"c":{}}}})", 3).ok());
+  CHECK(minify(R"({"a":{"b":{"c":1}}})", 3).ok());
+  CHECK(minify("1", 0).ok());
+  CHECK_FALSE(minify("[]", 0).ok());
+  // Far deeper than any call stack could take, with a generous limit: no crash.
+  CHECK(minify(nested(200'000), 1'000'000).ok());
+  CHECK_FALSE(minify(std::string(200'000, '['), 1'000'000).ok());
+}
+
+TEST_CASE("minify: error message carries the position", "[json]") {
+  const auto r = minify("{\n  \"a\": 1,\n  \"b\": x\n}");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message.find("line 3") != std::string::npos);
+  CHECK(r.error().message.find("column 8") != std::string::npos);
+  const auto deep = minify(std::string(65, '['));
+  REQUIRE_FALSE(deep.ok());
+  CHECK(deep.error().message.find("64") != std::string::npos);
+}
+
+TEST_CASE("raw_member returns the raw text of a top-level member", "[json]") {
+  const std::string obj =
+      ok(R"({"type": "sim.activated", "data": {"iccid": "89", "n": [1, {"x": "}"}]},)"
+         R"( "price": 1.50, "ok": true, "nothing": null, "s": "a,b}"})");
+  CHECK(raw_member(obj, "type") == std::string_view(R"("sim.activated")"));
+  CHECK(raw_member(obj, "data") == std::string_view(R"({"iccid":"89","n":[1,{"x":"}"}]})"));
+  CHECK(raw_member(obj, "price") == std::string_view("1.50"));
+  CHECK(raw_member(obj, "ok") == std::string_view("true"));
+  CHECK(raw_member(obj, "nothing") == std::string_view("null"));
+  CHECK(raw_member(obj, "s") == std::string_view(R"("a,b}")"));
+  CHECK_FALSE(raw_member(obj, "iccid"));  // nested keys are not top-level members
+  CHECK_FALSE(raw_member(obj, "x"));
+  CHECK_FALSE(raw_member(obj, "missing"));
+}
+
+TEST_CASE("raw_member: escaped keys, duplicates and non-objects", "[json]") {
+  CHECK(raw_member(ok(R"({"t\u0079pe": 1})"), "type") == std::string_view("1"));
+  CHECK(raw_member(ok(R"({"a\"b": 2})"), "a\"b") == std::string_view("2"));
+  CHECK(raw_member(ok(R"({"caf\u00e9": 3})"), "café") == std::string_view("3"));
+  CHECK(raw_member(ok(R"({"\ud83d\ude00": 4})"), "😀") == std::string_view("4"));
+  CHECK(raw_member(ok(R"({"k\\": 5, "k": 6})"), "k") == std::string_view("6"));
+  CHECK(raw_member(ok(R"({"a": 1, "a": 2})"), "a") == std::string_view("2"));
+  CHECK_FALSE(raw_member(ok("{}"), "a"));
+  CHECK_FALSE(raw_member(ok(R"(["a", 1])"), "a"));
+  CHECK_FALSE(raw_member("", "a"));
+}

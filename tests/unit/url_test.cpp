@@ -1,0 +1,157 @@
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "korehook/net/url.hpp"
+
+using korehook::net::parse_https_url;
+
+TEST_CASE("parse_https_url: a plain URL", "[url]") {
+  const auto u = parse_https_url("https://Hooks.Example.com/in/v1?tenant=7&x=%20#frag");
+  REQUIRE(u.ok());
+  CHECK(u->url == "https://Hooks.Example.com/in/v1?tenant=7&x=%20#frag");
+  CHECK(u->host == "hooks.example.com");
+  CHECK(u->port == 443);
+  CHECK(u->target == "/in/v1?tenant=7&x=%20");
+  CHECK(u->host_header == "hooks.example.com");
+  CHECK(u->origin() == "hooks.example.com:443");
+}
+
+TEST_CASE("parse_https_url: defaults and ports", "[url]") {
+  auto u = parse_https_url("https://testendpoint.com");
+  REQUIRE(u.ok());
+  CHECK(u->target == "/");
+  CHECK(u->port == 443);
+
+  u = parse_https_url("https://testendpoint.com?foo1=bar1&foo2=bar2");
+  REQUIRE(u.ok());
+  CHECK(u->target == "/?foo1=bar1&foo2=bar2");
+
+  u = parse_https_url("https://testendpoint.com#cbs=kore");
+  REQUIRE(u.ok());
+  CHECK(u->target == "/");
+
+  u = parse_https_url("https://example.com:8443/hook");
+  REQUIRE(u.ok());
+  CHECK(u->port == 8443);
+  CHECK(u->host_header == "example.com:8443");
+  CHECK(u->origin() == "example.com:8443");
+
+  u = parse_https_url("https://example.com:443/");
+  REQUIRE(u.ok());
+  CHECK(u->host_header == "example.com");
+
+  u = parse_https_url("https://example.com:65535/");
+  REQUIRE(u.ok());
+  CHECK(u->port == 65535);
+
+  u = parse_https_url("HTTPS://example.com/");
+  REQUIRE(u.ok());
+  CHECK(u->host == "example.com");
+}
+
+TEST_CASE("parse_https_url: IP literals", "[url]") {
+  auto u = parse_https_url("https://127.0.0.1:9443/x");
+  REQUIRE(u.ok());
+  CHECK(u->host == "127.0.0.1");
+  CHECK(u->host_header == "127.0.0.1:9443");
+  CHECK(u->origin() == "127.0.0.1:9443");
+
+  u = parse_https_url("https://[::1]:9443/x");
+  REQUIRE(u.ok());
+  CHECK(u->host == "::1");
+  CHECK(u->host_header == "[::1]:9443");
+  CHECK(u->origin() == "::1:9443");
+
+  u = parse_https_url("https://[2001:DB8::1]/");
+  REQUIRE(u.ok());
+  CHECK(u->host == "2001:db8::1");
+  CHECK(u->host_header == "[2001:db8::1]");
+}
+
+TEST_CASE("parse_https_url: rejects what SPEC §5 forbids", "[url]") {
+  const std::string long_url = "https://example.com/" + std::string(2048, 'a');
+  for (std::string bad : {
+           std::string("http://example.com/"),
+           std::string("ftp://example.com/"),
+           std::string("//example.com/"),
+           std::string("example.com"),
+           std::string("https:example.com"),
+           std::string("https:///path"),
+           std::string("https://"),
+           std::string("https://user@example.com/"),
+           std::string("https://user:pass@example.com/"),
+           std::string("https://@example.com/"),
+           std::string("https://example.com/a b"),
+           std::string("https://example.com/a\r\nHost: evil"),
+           std::string("https://example.com/\t"),
+           std::string("https://exa\tmple.com/"),
+           std::string("https://example.com/\0x", 22),
+           std::string("https://example.com\\@evil.com/"),
+           std::string("https://example.com:/"),
+           std::string("https://example.com:0/"),
+           std::string("https://example.com:65536/"),
+           std::string("https://example.com:99999999999/"),
+           std::string("https://example.com:-1/"),
+           std::string("https://example.com:44a/"),
+           std::string("https://exam%70le.com/"),
+           std::string("https://example..com/"),
+           std::string("https://example.com./"),
+           std::string("https://ex!ample.com/"),
+           std::string("https://127.1/"),
+           std::string("https://2130706433/"),
+           std::string("https://0x7f.0.0.1/"),
+           std::string("https://127.000.0.1/"),
+           std::string("https://[v1.fe80::a]/"),
+           std::string("https://[fe80::1%25eth0]/"),
+           std::string("https://[::1/"),
+           std::string("https://exämple.com/"),
+           std::string("https://example.com/%zz"),
+           std::string("https://example.com/%4"),
+           std::string("https://example.com/?x=%2"),
+           std::string("https://example.com:443abc"),
+           std::string("https://example.com:443:443/"),
+           std::string("https://[::1]x/"),
+           std::string("https://[::1]:/"),
+           std::string("https://1.2.3.4.5/"),
+           std::string("https://example.com/<script>"),
+           std::string("https://example.com/\"q\""),
+           std::string("https://example.com/{x}"),
+           std::string("https://example.com/a|b"),
+           std::string("https://example.com/#a#b"),
+           std::string("https://example.com/`"),
+           std::string(""),
+           long_url,
+       }) {
+    INFO("url: " << bad);
+    const auto r = parse_https_url(bad);
+    CHECK_FALSE(r.ok());
+    if (!r.ok()) CHECK(r.error().code == "invalid_url");
+  }
+}
+
+TEST_CASE("parse_https_url: RFC 3986 characters pass through unchanged", "[url]") {
+  const auto u =
+      parse_https_url("https://a-b_c.example.com/p;x=1/~u/%2F:@!$&'()*+,=?q=a/b?c&d=%7E");
+  REQUIRE(u.ok());
+  CHECK(u->host == "a-b_c.example.com");
+  CHECK(u->target == "/p;x=1/~u/%2F:@!$&'()*+,=?q=a/b?c&d=%7E");
+  const auto empty_query = parse_https_url("https://example.com/a?");
+  REQUIRE(empty_query.ok());
+  CHECK(empty_query->target == "/a?");
+  const auto query_only = parse_https_url("https://example.com?x=1#f?g");
+  REQUIRE(query_only.ok());
+  CHECK(query_only->target == "/?x=1");
+}
+
+TEST_CASE("parse_https_url: length limit is 2048 characters", "[url]") {
+  const std::string base = "https://example.com/";
+  CHECK(parse_https_url(base + std::string(2048 - base.size(), 'a')).ok());
+  CHECK_FALSE(parse_https_url(base + std::string(2049 - base.size(), 'a')).ok());
+}
+
+TEST_CASE("parse_https_url: error messages say what is wrong", "[url]") {
+  CHECK(parse_https_url("http://x.com/").error().message.find("https") != std::string::npos);
+  CHECK(parse_https_url("https://u@x.com/").error().message.find("user") != std::string::npos);
+  CHECK(parse_https_url("https://x.com:0/").error().message.find("port") != std::string::npos);
+}
