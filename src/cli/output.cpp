@@ -1,0 +1,113 @@
+#include "cli/output.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <cstdio>
+
+namespace korehook::cli {
+namespace json = boost::json;
+
+namespace {
+
+std::size_t display_width(std::string_view text) {
+  std::size_t width = 0;
+  for (unsigned char c : text) {
+    if ((c & 0xC0) != 0x80) ++width;  // count UTF-8 lead bytes only
+  }
+  return width;
+}
+
+void append_line(std::string& out, const Row& row, const std::vector<std::size_t>& widths,
+                 int indent) {
+  std::string line(static_cast<std::size_t>(indent), ' ');
+  for (std::size_t i = 0; i < widths.size(); ++i) {
+    const std::string_view cell = i < row.size() ? std::string_view(row[i]) : std::string_view();
+    line += cell;
+    if (i + 1 < widths.size()) line.append(widths[i] - display_width(cell) + 2, ' ');
+  }
+  while (!line.empty() && line.back() == ' ') line.pop_back();  // empty trailing cells
+  out += line;
+  out += '\n';
+}
+
+}  // namespace
+
+std::string format_table(const Row& header, const std::vector<Row>& rows, int indent) {
+  std::size_t columns = header.size();
+  for (const Row& row : rows) columns = std::max(columns, row.size());
+  std::vector<std::size_t> widths(columns, 0);
+  auto measure = [&](const Row& row) {
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      widths[i] = std::max(widths[i], display_width(row[i]));
+    }
+  };
+  measure(header);
+  for (const Row& row : rows) measure(row);
+
+  std::string out;
+  if (!header.empty()) append_line(out, header, widths, indent);
+  for (const Row& row : rows) append_line(out, row, widths, indent);
+  return out;
+}
+
+std::string display(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7F) {
+      char escaped[5];
+      std::snprintf(escaped, sizeof escaped, "\\x%02x", u);
+      out += escaped;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+const json::value* member(const json::value& object, std::string_view key) {
+  const json::object* o = object.if_object();
+  return o ? o->if_contains(key) : nullptr;
+}
+
+std::string field(const json::value& object, std::string_view key) {
+  const json::value* v = member(object, key);
+  if (!v || v->is_null()) return "-";
+  if (const json::string* s = v->if_string()) return display(*s);
+  return display(json::serialize(*v));
+}
+
+bool has_field(const json::value& object, std::string_view key) {
+  const json::value* v = member(object, key);
+  if (!v || v->is_null()) return false;
+  const json::string* s = v->if_string();
+  return !s || !s->empty();
+}
+
+std::vector<const json::value*> elements(const json::value& object, std::string_view key) {
+  std::vector<const json::value*> out;
+  const json::value* v = member(object, key);
+  if (const json::array* a = v ? v->if_array() : nullptr) {
+    for (const json::value& element : *a) out.push_back(&element);
+  }
+  return out;
+}
+
+std::string format_api_error(int status, std::string_view body) {
+  const std::string http = "HTTP " + std::to_string(status);
+  json::error_code ec;
+  const json::value answer = json::parse(body, ec);
+  if (!ec && has_field(answer, "message")) {
+    const std::string code = has_field(answer, "code") ? field(answer, "code") : "unknown";
+    return "error: " + field(answer, "message") + " (" + code + ", " + http + ")";
+  }
+  constexpr std::size_t kExcerpt = 200;
+  std::string excerpt = display(body.substr(0, kExcerpt));
+  if (body.size() > kExcerpt) excerpt += "...";
+  if (excerpt.empty()) return "error: korehookd answered " + http + " with an empty body";
+  return "error: korehookd answered " + http + ": " + excerpt;
+}
+
+}  // namespace korehook::cli
