@@ -1,0 +1,142 @@
+#include "store/schema.hpp"
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "korehook/model/types.hpp"
+#include "store/log.hpp"
+
+namespace korehook::store {
+
+namespace {
+
+using sqlite::Database;
+using sqlite::Statement;
+using sqlite::Transaction;
+
+// Version 1: the delivery pipeline and secrets.
+//
+// Integers: times are milliseconds since the Unix epoch; `deliveries.state` holds
+// DeliveryState values, `secrets.status` SecretStatus values.
+void migrate_v1(Database& db, TimeMs now) {
+  db.exec(R"sql(
+CREATE TABLE accounts(
+  id         TEXT PRIMARY KEY,
+  created_at INTEGER NOT NULL
+);
+
+CREATE TABLE events(
+  id              TEXT PRIMARY KEY,
+  account_id      TEXT NOT NULL REFERENCES accounts(id),
+  type            TEXT NOT NULL,
+  content_type    TEXT NOT NULL,
+  body            BLOB NOT NULL,
+  idempotency_key TEXT,
+  created_at      INTEGER NOT NULL
+);
+-- UNIQUE(account_id, idempotency_key), kept only for events that have a key: most events
+-- have none, and they need not pay for an index entry.
+CREATE UNIQUE INDEX events_idempotency ON events(account_id, idempotency_key)
+  WHERE idempotency_key IS NOT NULL;
+
+-- The hot row: rewritten several times in a delivery's life, so it stays narrow (the payload
+-- lives in events). A rowid table, so that the rowid gives the creation order.
+CREATE TABLE deliveries(
+  id              TEXT NOT NULL PRIMARY KEY,
+  event_id        TEXT NOT NULL REFERENCES events(id),
+  endpoint_id     TEXT NOT NULL,
+  token           TEXT NOT NULL,
+  state           INTEGER NOT NULL,
+  attempt_count   INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  lease_until     INTEGER NOT NULL DEFAULT 0,
+  created_at      INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL
+);
+-- Due work: only pending (0) and in_flight (1) rows are indexed, so finding due work reads
+-- the live set and never the backlog of delivered or failed deliveries. Queries must
+-- repeat `state IN (0, 1)` literally for SQLite to use this index.
+CREATE INDEX deliveries_due ON deliveries(next_attempt_at) WHERE state IN (0, 1);
+CREATE INDEX deliveries_event ON deliveries(event_id);
+
+CREATE TABLE attempts(
+  delivery_id      TEXT NOT NULL REFERENCES deliveries(id),
+  number           INTEGER NOT NULL,
+  started_at       INTEGER NOT NULL,
+  duration_ms      INTEGER NOT NULL,
+  status_code      INTEGER,
+  error            TEXT,
+  error_detail     TEXT NOT NULL,
+  response_excerpt BLOB NOT NULL,
+  PRIMARY KEY(delivery_id, number)
+) WITHOUT ROWID;
+
+-- TODO(secrets-at-rest): `value` is stored in plain text for now; SPEC §5 requires it to be
+-- encrypted at rest with a key loaded from a file or systemd credential (later issue).
+CREATE TABLE secrets(
+  id            TEXT PRIMARY KEY,
+  account_id    TEXT NOT NULL REFERENCES accounts(id),
+  name          TEXT NOT NULL,
+  value         TEXT NOT NULL,
+  status        INTEGER NOT NULL,
+  created_at    INTEGER NOT NULL,
+  last_modified INTEGER NOT NULL
+);
+CREATE INDEX secrets_account ON secrets(account_id, created_at);
+-- KORE: at most one active (0) and one pending (1) secret per account.
+CREATE UNIQUE INDEX secrets_one_per_status ON secrets(account_id, status) WHERE status IN (0, 1);
+)sql");
+
+  Statement insert_account(db, "INSERT INTO accounts(id, created_at) VALUES (?, ?)");
+  insert_account.use().bind(kDefaultAccount).bind(now).exec();
+}
+
+struct Migration {
+  int version;
+  void (*apply)(Database& db, TimeMs now);
+};
+
+// Forward only: never edit a released migration, append a new one.
+const std::vector<Migration>& migrations() {
+  static const std::vector<Migration> all = {
+      {1, &migrate_v1},
+  };
+  return all;
+}
+
+int current_version(Database& db) {
+  Statement s(db, "SELECT COALESCE(MAX(version), 0) FROM schema_version");
+  auto use = s.use();
+  return use.next() ? static_cast<int>(use.get_int(0)) : 0;
+}
+
+}  // namespace
+
+int latest_schema_version() { return migrations().back().version; }
+
+int migrate(Database& db, TimeMs now) {
+  db.exec(
+      "CREATE TABLE IF NOT EXISTS schema_version("
+      "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+  int version = current_version(db);
+  if (version > latest_schema_version()) {
+    throw std::runtime_error("database schema version " + std::to_string(version) +
+                             " is newer than this korehook supports (" +
+                             std::to_string(latest_schema_version()) + ")");
+  }
+  for (const auto& m : migrations()) {
+    Transaction tx(db, Transaction::Mode::kImmediate);
+    // Read again under the write lock: another process may have migrated meanwhile.
+    if (m.version <= current_version(db)) continue;
+    m.apply(db, now);
+    Statement record(db, "INSERT INTO schema_version(version, applied_at) VALUES (?, ?)");
+    record.use().bind(std::int64_t{m.version}).bind(now).exec();
+    tx.commit();
+    logger().info("schema migrated version={}", m.version);
+    version = m.version;
+  }
+  return version;
+}
+
+}  // namespace korehook::store

@@ -1,0 +1,781 @@
+#include "store/sqlite_store.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <future>
+#include <stdexcept>
+#include <unordered_map>
+#include <utility>
+
+#include "korehook/model/secret_lifecycle.hpp"
+#include "store/log.hpp"
+#include "store/queries.hpp"
+#include "store/schema.hpp"
+#include "store/sqlite.hpp"
+
+namespace korehook::store {
+
+using sqlite::Database;
+using sqlite::Savepoint;
+using sqlite::SqliteError;
+using sqlite::Statement;
+using sqlite::Transaction;
+
+namespace {
+
+constexpr int kBusyTimeoutMs = 5000;
+
+Error store_error(std::string message) { return Error{"store_error", std::move(message)}; }
+
+Error to_error(const SqliteError& e) {
+  // A constraint that the checks before the statement did not catch: a duplicate id or
+  // attempt number, or a reference to a row that does not exist.
+  if (e.is_constraint()) return Error{"conflict", e.what()};
+  return store_error(e.what());
+}
+
+std::int64_t to_int(DeliveryState s) { return static_cast<std::int64_t>(s); }
+std::int64_t to_int(SecretStatus s) { return static_cast<std::int64_t>(s); }
+
+// attempts.error holds to_string(ErrorClass) (NULL for kNone) so the column reads well in
+// the sqlite3 shell; this maps it back.
+retry::ErrorClass error_class_from_text(const std::optional<std::string>& text) {
+  if (!text) return retry::ErrorClass::kNone;
+  // kProtocol is the last enumerator of ErrorClass.
+  for (int i = 0; i <= static_cast<int>(retry::ErrorClass::kProtocol); ++i) {
+    auto e = static_cast<retry::ErrorClass>(i);
+    if (retry::to_string(e) == *text) return e;
+  }
+  logger().warn("unknown attempt error class in database error=\"{}\"", *text);
+  return retry::ErrorClass::kProtocol;
+}
+
+// Creates the missing directories of `dir`, each with mode 0750.
+void make_directories(const std::filesystem::path& dir) {
+  std::filesystem::path partial;
+  for (const auto& part : dir) {
+    partial /= part;
+    if (::mkdir(partial.c_str(), 0750) != 0 && errno != EEXIST) {
+      throw std::runtime_error("cannot create directory '" + partial.string() +
+                               "': " + std::strerror(errno));
+    }
+  }
+}
+
+// Creates the database file with mode 0640 if it does not exist yet (SQLite would use
+// 0644, and the file holds secrets). SQLite gives its -wal and -shm files the same mode.
+void create_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+  if (fd >= 0) {
+    ::close(fd);
+    return;
+  }
+  if (errno != EEXIST) {
+    throw std::runtime_error("cannot create '" + path + "': " + std::strerror(errno));
+  }
+}
+
+SecretRecord read_secret(Statement::Use& row) {
+  SecretRecord s;
+  s.id = row.get_text(0);
+  s.account_id = row.get_text(1);
+  s.name = row.get_text(2);
+  s.value = row.get_text(3);
+  s.status = static_cast<SecretStatus>(row.get_int(4));
+  s.created_at = row.get_int(5);
+  s.last_modified = row.get_int(6);
+  return s;
+}
+
+DeliveryRecord read_delivery(Statement::Use& row) {
+  DeliveryRecord d;
+  d.id = row.get_text(0);
+  d.event_id = row.get_text(1);
+  d.endpoint_id = row.get_text(2);
+  d.token = row.get_text(3);
+  d.state = static_cast<DeliveryState>(row.get_int(4));
+  d.attempt_count = static_cast<int>(row.get_int(5));
+  d.next_attempt_at = row.get_int(6);
+  return d;
+}
+
+}  // namespace
+
+// --- Commands ----------------------------------------------------------------------------
+
+class SqliteStore::Command {
+ public:
+  Command(const char* name, bool writes) : name_(name), writes_(writes) {}
+  virtual ~Command() = default;
+
+  const char* name() const { return name_; }
+  bool writes() const { return writes_; }
+
+  // Runs inside the open transaction; false when the command failed and whatever it changed
+  // must be undone. May throw SqliteError.
+  virtual bool run() = 0;
+  virtual bool failed() const = 0;  // ran (or was failed) with an error
+  virtual void fail(Error error) = 0;
+  // Hands the result to the caller; only after the transaction ended.
+  virtual void finish(const Poster& post) = 0;
+
+ private:
+  const char* name_;
+  bool writes_;
+};
+
+namespace {
+
+enum class Completion {
+  kPost,    // through the Poster
+  kDirect,  // on the store thread (a synchronous caller waits for it)
+};
+
+template <class T, class Body>
+class Op final : public SqliteStore::Command {
+ public:
+  Op(const char* name, bool writes, Body body, Callback<T> done, Completion completion)
+      : Command(name, writes),
+        body_(std::move(body)),
+        done_(std::move(done)),
+        completion_(completion) {}
+
+  bool run() override {
+    result_.emplace(body_());
+    return result_->ok();
+  }
+  bool failed() const override { return result_ && !result_->ok(); }
+  void fail(Error error) override { result_.emplace(std::move(error)); }
+
+  void finish(const Poster& post) override {
+    if (!result_) result_.emplace(store_error("command was not run"));
+    if (!result_->ok() && result_->error().code == "store_error") {
+      logger().error("command failed op={} msg=\"{}\"", name(), result_->error().message);
+    }
+    if (!done_) return;
+    if (completion_ == Completion::kDirect) {
+      done_(std::move(*result_));
+      return;
+    }
+    post([done = std::move(done_), result = std::move(*result_)]() mutable {
+      done(std::move(result));
+    });
+  }
+
+ private:
+  Body body_;
+  Callback<T> done_;
+  Completion completion_;
+  std::optional<Result<T>> result_;
+};
+
+template <class T, class Body>
+std::unique_ptr<SqliteStore::Command> make_op(const char* name, bool writes, Body body,
+                                              Callback<T> done,
+                                              Completion completion = Completion::kPost) {
+  return std::make_unique<Op<T, Body>>(name, writes, std::move(body), std::move(done), completion);
+}
+
+constexpr bool kWrite = true;
+constexpr bool kRead = false;
+
+}  // namespace
+
+// --- Statements --------------------------------------------------------------------------
+
+// Every statement the store runs, prepared once at open.
+struct SqliteStore::Statements {
+  explicit Statements(Database& db)
+      : account_exists(db, "SELECT 1 FROM accounts WHERE id = ?"),
+        find_idempotent(db, "SELECT id FROM events WHERE account_id = ? AND idempotency_key = ?"),
+        insert_event(db,
+                     "INSERT INTO events(id, account_id, type, content_type, body, "
+                     "idempotency_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+        insert_delivery(db,
+                        "INSERT INTO deliveries(id, event_id, endpoint_id, token, state, "
+                        "attempt_count, next_attempt_at, lease_until, created_at, updated_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+        mark_in_flight(db,
+                       "UPDATE deliveries SET state = 1, updated_at = ? "
+                       "WHERE id = ? AND state IN (0, 1)"),
+        insert_attempt(db,
+                       "INSERT INTO attempts(delivery_id, number, started_at, duration_ms, "
+                       "status_code, error, error_detail, response_excerpt) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+        complete_delivery(db,
+                          "UPDATE deliveries SET state = ?1, attempt_count = ?2, "
+                          "next_attempt_at = CASE WHEN ?1 IN (0, 1) THEN ?3 "
+                          "ELSE next_attempt_at END, "
+                          "lease_until = ?4, updated_at = ?5 WHERE id = ?6"),
+        claim_due(db, queries::kClaimDue),
+        payload(db, "SELECT account_id, type, content_type, body FROM events WHERE id = ?"),
+        next_unleased_due(db, queries::kNextUnleasedDue),
+        recover(db, queries::kRecover),
+        get_event(db,
+                  "SELECT id, account_id, type, content_type, body, idempotency_key, created_at "
+                  "FROM events WHERE id = ? AND account_id = ?"),
+        event_deliveries(db,
+                         "SELECT id, event_id, endpoint_id, token, state, attempt_count, "
+                         "next_attempt_at FROM deliveries WHERE event_id = ? ORDER BY rowid"),
+        delivery_attempts(db,
+                          "SELECT number, started_at, duration_ms, status_code, error, "
+                          "error_detail, response_excerpt FROM attempts "
+                          "WHERE delivery_id = ? ORDER BY number"),
+        secret_with_status(db, "SELECT id FROM secrets WHERE account_id = ? AND status = ?"),
+        insert_secret(db,
+                      "INSERT INTO secrets(id, account_id, name, value, status, created_at, "
+                      "last_modified) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+        disable_by_status(db,
+                          "UPDATE secrets SET status = 2, last_modified = ? "
+                          "WHERE account_id = ? AND status = ?"),
+        get_secret(db,
+                   "SELECT id, account_id, name, value, status, created_at, last_modified "
+                   "FROM secrets WHERE id = ? AND account_id = ?"),
+        set_secret_status(db, "UPDATE secrets SET status = ?, last_modified = ? WHERE id = ?"),
+        set_secret_name(db, "UPDATE secrets SET name = ?, last_modified = ? WHERE id = ?"),
+        list_secrets(db,
+                     "SELECT id, account_id, name, value, status, created_at, last_modified "
+                     "FROM secrets WHERE account_id = ?1 AND (?2 IS NULL OR status = ?2) "
+                     "ORDER BY created_at DESC, rowid DESC LIMIT ?3 OFFSET ?4"),
+        count_secrets(db,
+                      "SELECT COUNT(*) FROM secrets "
+                      "WHERE account_id = ?1 AND (?2 IS NULL OR status = ?2)"),
+        active_secrets(db, "SELECT account_id, value FROM secrets WHERE status = 0") {}
+
+  Statement account_exists;
+  Statement find_idempotent;
+  Statement insert_event;
+  Statement insert_delivery;
+  Statement mark_in_flight;
+  Statement insert_attempt;
+  Statement complete_delivery;
+  Statement claim_due;
+  Statement payload;
+  Statement next_unleased_due;
+  Statement recover;
+  Statement get_event;
+  Statement event_deliveries;
+  Statement delivery_attempts;
+  Statement secret_with_status;
+  Statement insert_secret;
+  Statement disable_by_status;
+  Statement get_secret;
+  Statement set_secret_status;
+  Statement set_secret_name;
+  Statement list_secrets;
+  Statement count_secrets;
+  Statement active_secrets;
+
+  bool account_known(const std::string& id) {
+    auto row = account_exists.use();
+    row.bind(id);
+    return row.next();
+  }
+
+  std::optional<std::string> secret_id_with_status(const std::string& account, SecretStatus s) {
+    auto row = secret_with_status.use();
+    row.bind(account).bind(to_int(s));
+    if (!row.next()) return std::nullopt;
+    return row.get_text(0);
+  }
+
+  std::optional<SecretRecord> find_secret(const std::string& account, const std::string& id) {
+    auto row = get_secret.use();
+    row.bind(id).bind(account);
+    if (!row.next()) return std::nullopt;
+    return read_secret(row);
+  }
+};
+
+// --- Open, thread, close -----------------------------------------------------------------
+
+SqliteStore::SqliteStore(const SqliteOptions& options, Poster post, const Clock& clock)
+    : post_(std::move(post)), clock_(clock) {
+  const std::string& path = options.path;
+  try {
+    sqlite::route_sqlite_log();
+    if (path != ":memory:") {
+      auto parent = std::filesystem::path(path).parent_path();
+      if (!parent.empty()) make_directories(parent);
+      create_file(path);
+    }
+    db_ = std::make_unique<Database>(path);
+    db_->set_busy_timeout(kBusyTimeoutMs);
+    // The first statement reads the header: a file that is not a database fails here.
+    std::string mode = db_->query_text("PRAGMA journal_mode = WAL");
+    if (mode != "wal" && path != ":memory:") {
+      throw std::runtime_error("cannot switch to WAL mode (journal_mode is '" + mode + "')");
+    }
+    db_->exec(options.fsync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+    db_->exec("PRAGMA foreign_keys = ON");
+    int version = migrate(*db_, clock_.now_ms());
+    st_ = std::make_unique<Statements>(*db_);
+    logger().info("store opened path={} schema={} fsync={}", path, version, options.fsync);
+  } catch (const std::exception& e) {
+    st_.reset();
+    db_.reset();
+    throw std::runtime_error("cannot open store '" + path + "': " + e.what());
+  }
+  thread_ = std::thread([this] { run_thread(); });
+}
+
+SqliteStore::~SqliteStore() { close(); }
+
+void SqliteStore::close() {
+  std::lock_guard close_lock(close_mu_);
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) {
+    if (thread_.get_id() == std::this_thread::get_id()) {
+      logger().error("close() called on the store thread; the store is closed by its owner");
+      return;
+    }
+    thread_.join();
+  }
+  // The last connection to close checkpoints the WAL.
+  st_.reset();
+  db_.reset();
+}
+
+StoreStats SqliteStore::stats() const {
+  return StoreStats{write_transactions_.load(), write_commands_.load(), largest_batch_.load()};
+}
+
+void SqliteStore::enqueue(std::unique_ptr<Command> command) {
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_) {
+      queue_.push_back(std::move(command));
+      command = nullptr;
+    }
+  }
+  if (command) {
+    command->fail(store_error("the store is closed"));
+    command->finish(post_);
+    return;
+  }
+  cv_.notify_one();
+}
+
+void SqliteStore::run_thread() {
+  std::vector<std::unique_ptr<Command>> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return !queue_.empty() || stopping_; });
+      if (queue_.empty()) return;  // stopping, and everything queued has run
+      batch.swap(queue_);
+    }
+    if (batch.size() > largest_batch_.load()) largest_batch_ = batch.size();
+    execute(batch);
+    batch.clear();
+  }
+}
+
+// Runs one command; false when SQLite rolled back the whole transaction (I/O error, full
+// disk), so that the commands before it in the transaction are lost too.
+bool SqliteStore::run_one(Command& command) {
+  try {
+    if (!command.writes()) {
+      command.run();
+    } else {
+      Savepoint savepoint(*db_);
+      if (command.run()) {
+        savepoint.release();
+      } else {
+        savepoint.rollback();
+      }
+    }
+  } catch (const SqliteError& e) {
+    // The savepoint's destructor has undone what the command changed.
+    command.fail(to_error(e));
+  } catch (const std::exception& e) {
+    command.fail(store_error(e.what()));
+  }
+  return db_->in_transaction();
+}
+
+void SqliteStore::execute(std::vector<std::unique_ptr<Command>>& batch) {
+  const bool writes =
+      std::any_of(batch.begin(), batch.end(), [](const auto& c) { return c->writes(); });
+  // Every command in [from, to) that has not failed on its own (and keeps its own error)
+  // is failed with `error`: its transaction did not commit, or it never ran.
+  auto fail_range = [&](size_t from, size_t to, const Error& error) {
+    for (size_t k = from; k < to; ++k) {
+      if (!batch[k]->failed()) batch[k]->fail(error);
+    }
+  };
+
+  size_t i = 0;
+  while (i < batch.size()) {
+    const size_t start = i;
+    try {
+      Transaction tx(*db_, writes ? Transaction::Mode::kImmediate : Transaction::Mode::kDeferred);
+      bool aborted = false;
+      while (i < batch.size() && !aborted) aborted = !run_one(*batch[i++]);
+      if (aborted) {
+        fail_range(start, i - 1, store_error("transaction rolled back: " + db_->error_message()));
+        continue;  // the rest gets a new transaction
+      }
+      tx.commit();
+      if (writes) {
+        ++write_transactions_;
+        write_commands_ += static_cast<std::uint64_t>(
+            std::count_if(batch.begin() + static_cast<std::ptrdiff_t>(start), batch.end(),
+                          [](const auto& c) { return c->writes(); }));
+      }
+    } catch (const SqliteError& e) {
+      // BEGIN or COMMIT failed: nothing since `start` is durable. When BEGIN failed, no
+      // command ran; they all fail rather than retrying forever.
+      if (i == start) i = batch.size();
+      fail_range(start, i, to_error(e));
+    }
+  }
+
+  for (auto& command : batch) {
+    try {
+      command->finish(post_);
+    } catch (const std::exception& e) {
+      logger().error("completion threw op={} msg=\"{}\"", command->name(), e.what());
+    }
+  }
+}
+
+// --- Commands ----------------------------------------------------------------------------
+
+Result<int> SqliteStore::recover(TimeMs now) {
+  std::promise<Result<int>> promise;
+  auto future = promise.get_future();
+  enqueue(make_op<int>(
+      "recover", kWrite,
+      [this, now]() -> Result<int> {
+        st_->recover.use().bind(now).exec();
+        return static_cast<int>(db_->changes());
+      },
+      [&promise](Result<int> r) { promise.set_value(std::move(r)); }, Completion::kDirect));
+  return future.get();
+}
+
+void SqliteStore::append_events(std::vector<NewEvent> events,
+                                Callback<std::vector<AppendResult>> done) {
+  // One command, so one savepoint: the whole vector is committed or nothing.
+  auto body = [this, events = std::move(events)]() -> Result<std::vector<AppendResult>> {
+    std::vector<AppendResult> out;
+    out.reserve(events.size());
+    for (const auto& ne : events) {
+      const EventRecord& e = ne.event;
+      if (!st_->account_known(e.account_id)) {
+        return Error{"not_found", "account '" + e.account_id + "' does not exist"};
+      }
+      if (e.idempotency_key) {
+        auto row = st_->find_idempotent.use();
+        row.bind(e.account_id).bind(*e.idempotency_key);
+        if (row.next()) {
+          out.push_back(AppendResult{row.get_text(0), false});
+          continue;
+        }
+      }
+      st_->insert_event.use()
+          .bind(e.id)
+          .bind(e.account_id)
+          .bind(e.type)
+          .bind(e.content_type)
+          .bind_blob(e.body)
+          .bind(e.idempotency_key)
+          .bind(e.created_at)
+          .exec();
+      for (const auto& d : ne.deliveries) {
+        st_->insert_delivery.use()
+            .bind(d.id)
+            .bind(e.id)
+            .bind(d.endpoint_id)
+            .bind(d.token)
+            .bind(to_int(d.state))
+            .bind(std::int64_t{d.attempt_count})
+            .bind(d.next_attempt_at)
+            .bind(ne.lease_until)
+            .bind(e.created_at)
+            .bind(e.created_at)
+            .exec();
+      }
+      out.push_back(AppendResult{e.id, true});
+    }
+    return out;
+  };
+  enqueue(make_op<std::vector<AppendResult>>("append_events", kWrite, std::move(body),
+                                             std::move(done)));
+}
+
+void SqliteStore::mark_in_flight(std::vector<std::string> delivery_ids) {
+  if (delivery_ids.empty()) return;
+  auto body = [this, ids = std::move(delivery_ids)]() -> Result<Unit> {
+    const TimeMs now = clock_.now_ms();
+    for (const auto& id : ids) st_->mark_in_flight.use().bind(now).bind(id).exec();
+    return Unit{};
+  };
+  // No callback: finish() logs a failure.
+  enqueue(make_op<Unit>("mark_in_flight", kWrite, std::move(body), Callback<Unit>{}));
+}
+
+void SqliteStore::complete_attempts(std::vector<AttemptDone> results, Callback<Unit> done) {
+  auto body = [this, results = std::move(results)]() -> Result<Unit> {
+    const TimeMs now = clock_.now_ms();
+    for (const auto& r : results) {
+      const AttemptRecord& a = r.attempt;
+      st_->complete_delivery.use()
+          .bind(to_int(r.new_state))
+          .bind(std::int64_t{a.number})
+          .bind(r.next_attempt_at)
+          .bind(r.lease_until)
+          .bind(now)
+          .bind(a.delivery_id)
+          .exec();
+      if (db_->changes() == 0) {
+        return Error{"not_found", "delivery '" + a.delivery_id + "' does not exist"};
+      }
+      auto insert = st_->insert_attempt.use();
+      insert.bind(a.delivery_id)
+          .bind(std::int64_t{a.number})
+          .bind(a.started_at)
+          .bind(a.duration_ms);
+      if (a.status_code) {
+        insert.bind(std::int64_t{*a.status_code});
+      } else {
+        insert.bind_null();
+      }
+      if (a.error == retry::ErrorClass::kNone) {
+        insert.bind_null();
+      } else {
+        insert.bind(retry::to_string(a.error));
+      }
+      insert.bind(a.error_detail).bind_blob(a.response_excerpt).exec();
+    }
+    return Unit{};
+  };
+  enqueue(make_op<Unit>("complete_attempts", kWrite, std::move(body), std::move(done)));
+}
+
+void SqliteStore::claim_due(TimeMs now, TimeMs due_before, int limit, TimeMs lease_until,
+                            Callback<std::vector<Work>> done) {
+  auto body = [this, now, due_before, limit, lease_until]() -> Result<std::vector<Work>> {
+    std::vector<Work> out;
+    {
+      auto row = st_->claim_due.use();
+      row.bind(lease_until).bind(now).bind(due_before).bind(std::int64_t{std::max(limit, 0)});
+      while (row.next()) out.push_back(Work{read_delivery(row), nullptr});
+    }
+    // RETURNING gives no order guarantee.
+    std::stable_sort(out.begin(), out.end(), [](const Work& a, const Work& b) {
+      return a.delivery.next_attempt_at < b.delivery.next_attempt_at;
+    });
+    std::unordered_map<std::string, std::shared_ptr<const Payload>> payloads;
+    for (auto& w : out) {
+      auto& payload = payloads[w.delivery.event_id];
+      if (!payload) {
+        auto row = st_->payload.use();
+        row.bind(w.delivery.event_id);
+        if (!row.next()) return store_error("event of a delivery is missing");
+        payload = std::make_shared<const Payload>(Payload{w.delivery.event_id, row.get_text(0),
+                                                          row.get_text(1), row.get_text(2),
+                                                          row.get_blob(3)});
+      }
+      w.payload = payload;
+    }
+    return out;
+  };
+  enqueue(make_op<std::vector<Work>>("claim_due", kWrite, std::move(body), std::move(done)));
+}
+
+void SqliteStore::next_unleased_due(TimeMs now, Callback<std::optional<TimeMs>> done) {
+  auto body = [this, now]() -> Result<std::optional<TimeMs>> {
+    auto row = st_->next_unleased_due.use();
+    row.bind(now);
+    if (!row.next()) return std::optional<TimeMs>{};
+    return std::optional<TimeMs>{row.get_int(0)};
+  };
+  enqueue(
+      make_op<std::optional<TimeMs>>("next_unleased_due", kRead, std::move(body), std::move(done)));
+}
+
+void SqliteStore::get_event(std::string account_id, std::string event_id,
+                            Callback<std::optional<EventView>> done) {
+  auto body = [this, account_id = std::move(account_id),
+               event_id = std::move(event_id)]() -> Result<std::optional<EventView>> {
+    EventView view;
+    {
+      auto row = st_->get_event.use();
+      row.bind(event_id).bind(account_id);
+      if (!row.next()) return std::optional<EventView>{};
+      EventRecord& e = view.event;
+      e.id = row.get_text(0);
+      e.account_id = row.get_text(1);
+      e.type = row.get_text(2);
+      e.content_type = row.get_text(3);
+      e.body = row.get_blob(4);
+      e.idempotency_key = row.get_optional_text(5);
+      e.created_at = row.get_int(6);
+    }
+    {
+      auto row = st_->event_deliveries.use();
+      row.bind(event_id);
+      while (row.next()) view.deliveries.push_back(DeliveryView{read_delivery(row), {}});
+    }
+    for (auto& dv : view.deliveries) {
+      auto row = st_->delivery_attempts.use();
+      row.bind(dv.delivery.id);
+      while (row.next()) {
+        AttemptRecord a;
+        a.delivery_id = dv.delivery.id;
+        a.number = static_cast<int>(row.get_int(0));
+        a.started_at = row.get_int(1);
+        a.duration_ms = row.get_int(2);
+        if (!row.is_null(3)) a.status_code = static_cast<int>(row.get_int(3));
+        a.error = error_class_from_text(row.get_optional_text(4));
+        a.error_detail = row.get_text(5);
+        a.response_excerpt = row.get_blob(6);
+        dv.attempts.push_back(std::move(a));
+      }
+    }
+    return std::optional<EventView>{std::move(view)};
+  };
+  enqueue(make_op<std::optional<EventView>>("get_event", kRead, std::move(body), std::move(done)));
+}
+
+void SqliteStore::account_exists(std::string account_id, Callback<bool> done) {
+  auto body = [this, account_id = std::move(account_id)]() -> Result<bool> {
+    return st_->account_known(account_id);
+  };
+  enqueue(make_op<bool>("account_exists", kRead, std::move(body), std::move(done)));
+}
+
+void SqliteStore::create_secret(SecretRecord proto, Callback<SecretRecord> done) {
+  auto body = [this, s = std::move(proto)]() mutable -> Result<SecretRecord> {
+    if (!st_->account_known(s.account_id)) {
+      return Error{"not_found", "account '" + s.account_id + "' does not exist"};
+    }
+    const bool has_active =
+        st_->secret_id_with_status(s.account_id, SecretStatus::kActive).has_value();
+    const bool has_pending =
+        st_->secret_id_with_status(s.account_id, SecretStatus::kPending).has_value();
+    const CreatePlan plan = plan_secret_create(has_active, has_pending);
+    if (plan.disable_existing_pending) {
+      st_->disable_by_status.use()
+          .bind(s.created_at)
+          .bind(s.account_id)
+          .bind(to_int(SecretStatus::kPending))
+          .exec();
+    }
+    s.status = plan.new_status;
+    s.last_modified = s.created_at;
+    st_->insert_secret.use()
+        .bind(s.id)
+        .bind(s.account_id)
+        .bind(s.name)
+        .bind(s.value)
+        .bind(to_int(s.status))
+        .bind(s.created_at)
+        .bind(s.last_modified)
+        .exec();
+    return s;  // the only answer that carries the value
+  };
+  enqueue(make_op<SecretRecord>("create_secret", kWrite, std::move(body), std::move(done)));
+}
+
+void SqliteStore::list_secrets(std::string account_id, std::optional<SecretStatus> status,
+                               int page_number, int page_size, Callback<SecretPage> done) {
+  auto body = [this, account_id = std::move(account_id), status, page_number,
+               page_size]() -> Result<SecretPage> {
+    const std::int64_t size = std::max(page_size, 1);
+    const std::int64_t offset = (std::int64_t{std::max(page_number, 1)} - 1) * size;
+    auto bind_filter = [&](Statement::Use& use) {
+      use.bind(account_id);
+      if (status) {
+        use.bind(to_int(*status));
+      } else {
+        use.bind_null();
+      }
+    };
+    SecretPage page;
+    {
+      auto row = st_->count_secrets.use();
+      bind_filter(row);
+      if (row.next()) page.total = static_cast<int>(row.get_int(0));
+    }
+    auto row = st_->list_secrets.use();
+    bind_filter(row);
+    row.bind(size).bind(offset);
+    while (row.next()) {
+      page.items.push_back(read_secret(row));
+      page.items.back().value.clear();  // shown only in the create response
+    }
+    return page;
+  };
+  enqueue(make_op<SecretPage>("list_secrets", kRead, std::move(body), std::move(done)));
+}
+
+void SqliteStore::update_secret(std::string account_id, std::string secret_id,
+                                std::optional<std::string> name, std::optional<SecretStatus> status,
+                                TimeMs now, Callback<SecretRecord> done) {
+  auto body = [this, account_id = std::move(account_id), secret_id = std::move(secret_id),
+               name = std::move(name), status, now]() -> Result<SecretRecord> {
+    auto current = st_->find_secret(account_id, secret_id);
+    if (!current) return Error{"not_found", "secret '" + secret_id + "' does not exist"};
+    if (status) {
+      auto active_id = st_->secret_id_with_status(account_id, SecretStatus::kActive);
+      const bool other_active = active_id && *active_id != secret_id;
+      auto plan = plan_secret_status_change(current->status, *status, other_active);
+      if (!plan) return plan.error();
+      if (plan->change) {
+        // Disable first: the unique index allows one active secret per account.
+        if (plan->disable_current_active) {
+          st_->disable_by_status.use()
+              .bind(now)
+              .bind(account_id)
+              .bind(to_int(SecretStatus::kActive))
+              .exec();
+        }
+        st_->set_secret_status.use().bind(to_int(*status)).bind(now).bind(secret_id).exec();
+      }
+    }
+    if (name) st_->set_secret_name.use().bind(*name).bind(now).bind(secret_id).exec();
+    auto updated = st_->find_secret(account_id, secret_id);
+    if (!updated) return store_error("secret vanished during update");
+    updated->value.clear();  // shown only in the create response
+    return std::move(*updated);
+  };
+  enqueue(make_op<SecretRecord>("update_secret", kWrite, std::move(body), std::move(done)));
+}
+
+void SqliteStore::signing_keys(Callback<std::map<std::string, sign::SigningKeys>> done) {
+  auto body = [this]() -> Result<std::map<std::string, sign::SigningKeys>> {
+    std::map<std::string, sign::SigningKeys> keys;
+    auto row = st_->active_secrets.use();
+    while (row.next()) keys[row.get_text(0)].active = row.get_text(1);
+    return keys;
+  };
+  enqueue(make_op<std::map<std::string, sign::SigningKeys>>("signing_keys", kRead, std::move(body),
+                                                            std::move(done)));
+}
+
+// --- Factories ---------------------------------------------------------------------------
+
+std::unique_ptr<SqliteStore> open_sqlite_store(const SqliteOptions& options, Poster post,
+                                               const Clock& clock) {
+  return std::make_unique<SqliteStore>(options, std::move(post), clock);
+}
+
+std::unique_ptr<Store> open_sqlite_store(const SqliteOptions& options, Poster post) {
+  static const SystemClock clock;
+  return open_sqlite_store(options, std::move(post), clock);
+}
+
+}  // namespace korehook::store

@@ -1,0 +1,100 @@
+#pragma once
+
+// The SQLite implementation of Store (private: the daemon uses open_sqlite_store()).
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "korehook/store/store.hpp"
+#include "korehook/util/clock.hpp"
+
+namespace korehook::store {
+
+namespace sqlite {
+class Database;
+}
+
+// Counters of the store thread's work, for tests and metrics.
+struct StoreStats {
+  std::uint64_t write_transactions = 0;  // committed `BEGIN IMMEDIATE ... COMMIT`
+  std::uint64_t write_commands = 0;      // write commands that ran inside them
+  std::uint64_t largest_batch = 0;       // most commands taken from the queue at once
+};
+
+// One store thread owns the one connection. Public methods queue a command and return;
+// the thread takes everything queued and runs it in one transaction (group commit), each
+// write command inside its own SAVEPOINT so that one failing command does not undo the
+// others. Completions go through the Poster after COMMIT returned.
+//
+// Thread-safe. REQUIRES: recover() and close() are not called from a completion that runs
+// on the store thread (an inline Poster); both wait for that thread.
+class SqliteStore final : public Store {
+ public:
+  // Opens, configures and migrates the database, then starts the store thread. Throws
+  // std::runtime_error naming the path. `clock` stamps updated_at/last_modified columns the
+  // API does not give a time for; it must outlive the store.
+  SqliteStore(const SqliteOptions& options, Poster post, const Clock& clock);
+  ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  Result<int> recover(TimeMs now) override;
+  void append_events(std::vector<NewEvent> events,
+                     Callback<std::vector<AppendResult>> done) override;
+  void mark_in_flight(std::vector<std::string> delivery_ids) override;
+  void complete_attempts(std::vector<AttemptDone> results, Callback<Unit> done) override;
+  void claim_due(TimeMs now, TimeMs due_before, int limit, TimeMs lease_until,
+                 Callback<std::vector<Work>> done) override;
+  void next_unleased_due(TimeMs now, Callback<std::optional<TimeMs>> done) override;
+  void get_event(std::string account_id, std::string event_id,
+                 Callback<std::optional<EventView>> done) override;
+  void account_exists(std::string account_id, Callback<bool> done) override;
+  void create_secret(SecretRecord proto, Callback<SecretRecord> done) override;
+  void list_secrets(std::string account_id, std::optional<SecretStatus> status, int page_number,
+                    int page_size, Callback<SecretPage> done) override;
+  void update_secret(std::string account_id, std::string secret_id, std::optional<std::string> name,
+                     std::optional<SecretStatus> status, TimeMs now,
+                     Callback<SecretRecord> done) override;
+  void signing_keys(Callback<std::map<std::string, sign::SigningKeys>> done) override;
+  void close() override;
+
+  StoreStats stats() const;
+
+  class Command;  // a queued unit of work (defined in sqlite_store.cpp)
+
+ private:
+  struct Statements;
+
+  void enqueue(std::unique_ptr<Command> command);
+  void run_thread();
+  void execute(std::vector<std::unique_ptr<Command>>& batch);
+  bool run_one(Command& command);
+
+  Poster post_;
+  const Clock& clock_;
+  std::unique_ptr<sqlite::Database> db_;
+  std::unique_ptr<Statements> st_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<Command>> queue_;  // guarded by mu_
+  bool stopping_ = false;                        // guarded by mu_
+
+  std::mutex close_mu_;  // serialises close()
+  std::thread thread_;
+
+  std::atomic<std::uint64_t> write_transactions_{0};
+  std::atomic<std::uint64_t> write_commands_{0};
+  std::atomic<std::uint64_t> largest_batch_{0};
+};
+
+// open_sqlite_store() with an injected clock (tests).
+std::unique_ptr<SqliteStore> open_sqlite_store(const SqliteOptions& options, Poster post,
+                                               const Clock& clock);
+
+}  // namespace korehook::store

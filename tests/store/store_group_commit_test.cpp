@@ -1,0 +1,119 @@
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/store_fixture.hpp"
+
+using namespace korehook;
+using namespace korehook::store;
+using namespace korehook::store::testing;
+
+namespace {
+
+NewEvent numbered_event(const std::string& tag, int n) {
+  std::string id = "evt_" + tag + "_" + std::to_string(n);
+  return make_new_event(make_event(id, 1000 + n, "key-" + id),
+                        {make_delivery("dlv_" + tag + "_" + std::to_string(n), id, 1000 + n)});
+}
+
+}  // namespace
+
+TEST_CASE("store: everything queued while a commit runs is committed in one transaction",
+          "[store][group-commit]") {
+  TempDir dir;
+  auto store = open_store(dir.file("k.db"));
+  const auto before = store->stats();
+  constexpr int kAppends = 50;
+
+  std::mutex mu;
+  std::condition_variable cv;
+  int acked = 0;
+  int failed = 0;
+  {
+    StoreThreadGate gate(*store);
+    for (int i = 0; i < kAppends; ++i) {
+      store->append_events({numbered_event("g", i)}, [&](Result<std::vector<AppendResult>> r) {
+        std::lock_guard lock(mu);
+        ++acked;
+        if (!r.ok() || !(*r)[0].created) ++failed;
+        cv.notify_all();
+      });
+    }
+  }
+  {
+    std::unique_lock lock(mu);
+    REQUIRE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return acked == kAppends; }));
+  }
+  CHECK(failed == 0);
+  const auto after = store->stats();
+  CHECK(after.write_transactions - before.write_transactions == 1);
+  CHECK(after.write_commands - before.write_commands == kAppends);
+  CHECK(after.largest_batch >= kAppends);
+}
+
+TEST_CASE("store: concurrent producers are all acknowledged, durable, and share commits",
+          "[store][group-commit]") {
+  TempDir dir;
+  const std::string path = dir.file("k.db");
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 60;
+  constexpr int kTotal = kThreads * kPerThread;
+
+  std::atomic<int> acked = 0;
+  std::atomic<int> failed = 0;
+  StoreStats stats;
+  {
+    auto store = open_store(path, /*fsync=*/true);
+    std::vector<std::thread> producers;
+    for (int t = 0; t < kThreads; ++t) {
+      producers.emplace_back([&, t] {
+        // Each producer waits for its acknowledgement before submitting the next event, as
+        // an API client waiting for its 202 does.
+        for (int i = 0; i < kPerThread; ++i) {
+          // No Catch2 assertion on this thread: Catch2 is not thread-safe.
+          auto promise = std::make_shared<std::promise<Result<std::vector<AppendResult>>>>();
+          auto future = promise->get_future();
+          store->append_events({numbered_event("t" + std::to_string(t), i)},
+                               [promise](auto r) { promise->set_value(std::move(r)); });
+          auto r = future.get();
+          ++acked;
+          if (!r.ok() || !(*r)[0].created) ++failed;
+        }
+      });
+    }
+    for (auto& p : producers) p.join();
+    REQUIRE(acked == kTotal);
+    stats = store->stats();
+  }
+  CHECK(failed == 0);
+  std::printf(
+      "group commit: %d appends from %d producers in %llu write transactions (largest batch "
+      "%llu)\n",
+      kTotal, kThreads, static_cast<unsigned long long>(stats.write_transactions),
+      static_cast<unsigned long long>(stats.largest_batch));
+  CHECK(stats.write_commands == static_cast<std::uint64_t>(kTotal));
+  CHECK(stats.write_transactions < static_cast<std::uint64_t>(kTotal));
+
+  // Every acknowledged event is there after reopening.
+  auto reopened = open_store(path);
+  int present = 0;
+  for (int t = 0; t < kThreads; ++t) {
+    for (int i = 0; i < kPerThread; ++i) {
+      auto e = get_event(*reopened, "evt_t" + std::to_string(t) + "_" + std::to_string(i));
+      REQUIRE(e.ok());
+      if (e->has_value() && (*e)->deliveries.size() == 1) ++present;
+    }
+  }
+  CHECK(present == kTotal);
+  auto work = claim(*reopened, 1'000'000, 1'000'000, kTotal + 10, 2'000'000);
+  REQUIRE(work.ok());
+  CHECK(work->size() == static_cast<std::size_t>(kTotal));
+}
