@@ -80,7 +80,7 @@ struct Dispatcher::Impl {
         grace_timer(io) {}
 
   void make_ready(store::Work work) {
-    const std::string& target_id = work.delivery.endpoint_id;
+    const std::string target_id = work.delivery.endpoint_id;  // a copy: `work` moves below
     auto target = targets.find(target_id);
     if (target == targets.end() || !target->second.enabled) {
       logger()->warn("delivery={} endpoint={} parked: endpoint {}", work.delivery.id, target_id,
@@ -126,6 +126,8 @@ struct Dispatcher::Impl {
     const int number = work.delivery.attempt_count + 1;
     const TimeMs now = clock.now_ms();
     store.mark_in_flight({work.delivery.id});
+    logger()->debug("delivery={} endpoint={} attempt={} start", work.delivery.id, target.id,
+                    number);
 
     const store::Payload& payload = *work.payload;
     sign::AttemptInput input;
