@@ -147,8 +147,8 @@ json::object event_json(const store::EventView& view) {
     jd["token"] = d.token;
     jd["state"] = to_string(d.state);
     jd["attempt_count"] = d.attempt_count;
-    jd["next_attempt_at"] = d.state == DeliveryState::kPending ? time_or_null(d.next_attempt_at)
-                                                               : json::value();
+    jd["next_attempt_at"] =
+        d.state == DeliveryState::kPending ? time_or_null(d.next_attempt_at) : json::value();
     json::array attempts;
     for (const auto& a : dv.attempts) {
       json::object ja;
@@ -232,8 +232,8 @@ struct Api::Impl {
         has_control_chars(event.content_type)) {
       return respond(field_error("content_type", "must be 1 to 255 printable characters"));
     }
-    if (idempotency_key && (idempotency_key->empty() ||
-                            idempotency_key->size() > kMaxIdempotencyKey)) {
+    if (idempotency_key &&
+        (idempotency_key->empty() || idempotency_key->size() > kMaxIdempotencyKey)) {
       return respond(field_error("idempotency_key", "must be 1 to 255 characters"));
     }
     if (account && account->empty()) return respond(field_error("account", "must not be empty"));
@@ -266,10 +266,9 @@ struct Api::Impl {
     std::vector<store::NewEvent> batch;
     batch.push_back(std::move(item));
     store.append_events(
-        std::move(batch),
-        [this, respond = std::move(respond), payload = std::move(payload),
-         deliveries = std::move(deliveries), leased,
-         n](Result<std::vector<store::AppendResult>> result) mutable {
+        std::move(batch), [this, respond = std::move(respond), payload = std::move(payload),
+                           deliveries = std::move(deliveries), leased,
+                           n](Result<std::vector<store::AppendResult>> result) mutable {
           const bool created = result.ok() && result->front().created;
           if (leased) {
             if (created) {
@@ -293,16 +292,15 @@ struct Api::Impl {
   }
 
   void get_event(const Request& req, std::string id, Respond respond) {
-    store.get_event(account_of(req), id,
-                    [respond = std::move(respond),
-                     id](Result<std::optional<store::EventView>> result) {
-                      if (!result.ok()) return respond(error_response(result.error()));
-                      if (!result->has_value()) {
-                        return respond(
-                            error_response(404, "not_found", "no event with id '" + id + "'"));
-                      }
-                      respond(json_response(200, event_json(**result)));
-                    });
+    store.get_event(
+        account_of(req), id,
+        [respond = std::move(respond), id](Result<std::optional<store::EventView>> result) {
+          if (!result.ok()) return respond(error_response(result.error()));
+          if (!result->has_value()) {
+            return respond(error_response(404, "not_found", "no event with id '" + id + "'"));
+          }
+          respond(json_response(200, event_json(**result)));
+        });
   }
 
   void create_secret(Request req, Respond respond) {
@@ -343,40 +341,39 @@ struct Api::Impl {
       if (!status || *status == SecretStatus::kDisabled) {
         json::object info;
         info["parameter"] = "status";
-        return respond(error_response(400, "invalid_parameter",
-                                      "status: must be active or pending", std::move(info)));
+        return respond(error_response(400, "invalid_parameter", "status: must be active or pending",
+                                      std::move(info)));
       }
     }
     auto page = int_param(req, "page_number", 1, 1'000'000, 1, err);
     auto size = int_param(req, "page_size", 1, kMaxPageSize, kDefaultPageSize, err);
     if (err) return respond(std::move(*err));
-    store.list_secrets(
-        account_of(req), status, *page, *size,
-        [respond = std::move(respond), status, page = *page, size = *size,
-         account = account_of(req)](Result<store::SecretPage> result) {
-          if (!result.ok()) return respond(error_response(result.error()));
-          json::array data;
-          for (const auto& s : result->items) data.push_back(secret_json(s, false));
-          auto page_url = [&](int number) {
-            std::string url = "/v1/secrets?page_number=" + std::to_string(number) +
-                              "&page_size=" + std::to_string(size);
-            if (status) url += "&status=" + std::string(to_string(*status));
-            if (account != kDefaultAccount) url += "&account=" + account;
-            return json::value(url);
-          };
-          json::object meta;
-          meta["count"] = result->total;
-          meta["page_size"] = size;
-          meta["page_number"] = page;
-          meta["previous_page_url"] = page > 1 ? page_url(page - 1) : json::value();
-          meta["next_page_url"] =
-              static_cast<long long>(page) * size < result->total ? page_url(page + 1)
-                                                                  : json::value();
-          json::object answer;
-          answer["data"] = std::move(data);
-          answer["meta_data"] = std::move(meta);
-          respond(json_response(200, answer));
-        });
+    store.list_secrets(account_of(req), status, *page, *size,
+                       [respond = std::move(respond), status, page = *page, size = *size,
+                        account = account_of(req)](Result<store::SecretPage> result) {
+                         if (!result.ok()) return respond(error_response(result.error()));
+                         json::array data;
+                         for (const auto& s : result->items) data.push_back(secret_json(s, false));
+                         auto page_url = [&](int number) {
+                           std::string url = "/v1/secrets?page_number=" + std::to_string(number) +
+                                             "&page_size=" + std::to_string(size);
+                           if (status) url += "&status=" + std::string(to_string(*status));
+                           if (account != kDefaultAccount) url += "&account=" + account;
+                           return json::value(url);
+                         };
+                         json::object meta;
+                         meta["count"] = result->total;
+                         meta["page_size"] = size;
+                         meta["page_number"] = page;
+                         meta["previous_page_url"] = page > 1 ? page_url(page - 1) : json::value();
+                         meta["next_page_url"] = static_cast<long long>(page) * size < result->total
+                                                     ? page_url(page + 1)
+                                                     : json::value();
+                         json::object answer;
+                         answer["data"] = std::move(data);
+                         answer["meta_data"] = std::move(meta);
+                         respond(json_response(200, answer));
+                       });
   }
 
   void update_secret(Request req, std::string id, Respond respond) {
@@ -391,14 +388,19 @@ struct Api::Impl {
     if (field_err) return respond(std::move(*field_err));
     std::optional<SecretStatus> status;
     if (status_text) {
+      // Activation is the only change a client can ask for (KORE's API); "pending" or
+      // "disabled" is a bad value (400), not a conflict with the secret's state (409).
       status = parse_secret_status(*status_text);
-      if (!status) return respond(field_error("Status", "must be \"active\""));
+      if (status != SecretStatus::kActive) {
+        return respond(field_error("Status", "must be \"active\""));
+      }
     }
     if (name && (name->empty() || name->size() > 200 || has_control_chars(*name))) {
       return respond(field_error("Name", "must be 1 to 200 printable characters"));
     }
     if (!name && !status) {
-      return respond(error_response(400, "invalid_field", "nothing to change: give Name or Status"));
+      return respond(
+          error_response(400, "invalid_field", "nothing to change: give Name or Status"));
     }
     store.update_secret(account_of(req), id, std::move(name), status, clock.now_ms(),
                         [this, respond = std::move(respond)](Result<SecretRecord> result) {
@@ -421,8 +423,7 @@ struct Api::Impl {
   }
 };
 
-Api::Api(store::Store& store, dispatch::Dispatcher& dispatcher, const Clock& clock,
-         Random& random)
+Api::Api(store::Store& store, dispatch::Dispatcher& dispatcher, const Clock& clock, Random& random)
     : impl_(std::make_unique<Impl>(Impl{store, dispatcher, clock, random})) {}
 
 Api::~Api() = default;
@@ -435,8 +436,7 @@ void Api::handle(Request req, Respond respond) {
   const std::string& path = req.path;
   const std::string& method = req.method;
   auto method_not_allowed = [&] {
-    respond(error_response(405, "method_not_allowed",
-                           method + " is not allowed on " + path));
+    respond(error_response(405, "method_not_allowed", method + " is not allowed on " + path));
   };
   static constexpr std::string_view kEvents = "/v1/events/";
   static constexpr std::string_view kSecrets = "/v1/secrets/";
