@@ -5,7 +5,10 @@
 namespace korehook::api {
 
 Response json_response(int status, const boost::json::value& body) {
-  return Response{status, boost::json::serialize(body)};
+  Response res;
+  res.status = status;
+  res.body = boost::json::serialize(body);
+  return res;
 }
 
 Response error_response(int status, std::string_view code, std::string_view message,

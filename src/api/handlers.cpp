@@ -348,8 +348,23 @@ struct Api::Impl {
     auto page = int_param(req, "page_number", 1, 1'000'000, 1, err);
     auto size = int_param(req, "page_size", 1, kMaxPageSize, kDefaultPageSize, err);
     if (err) return respond(std::move(*err));
-    store.list_secrets(account_of(req), status, *page, *size,
-                       [respond = std::move(respond), status, page = *page, size = *size,
+    // An unknown account is a 404 here as everywhere else, not an empty list.
+    store.account_exists(
+        account_of(req),
+        [this, req, status, page, size, respond = std::move(respond)](Result<bool> exists) mutable {
+          if (!exists.ok()) return respond(error_response(exists.error()));
+          if (!*exists) {
+            return respond(error_response(404, "not_found",
+                                          "account '" + account_of(req) + "' does not exist"));
+          }
+          list_secret_page(req, status, *page, *size, std::move(respond));
+        });
+  }
+
+  void list_secret_page(const Request& req, std::optional<SecretStatus> status, int page_number,
+                        int page_size, Respond respond) {
+    store.list_secrets(account_of(req), status, page_number, page_size,
+                       [respond = std::move(respond), status, page = page_number, size = page_size,
                         account = account_of(req)](Result<store::SecretPage> result) {
                          if (!result.ok()) return respond(error_response(result.error()));
                          json::array data;
@@ -435,35 +450,39 @@ void Api::refresh_signing_keys() { impl_->refresh_signing_keys(); }
 void Api::handle(Request req, Respond respond) {
   const std::string& path = req.path;
   const std::string& method = req.method;
-  auto method_not_allowed = [&] {
-    respond(error_response(405, "method_not_allowed", method + " is not allowed on " + path));
+  auto method_not_allowed = [&](std::string_view allow) {
+    Response res = error_response(
+        405, "method_not_allowed",
+        method + " is not allowed on " + path + " (allowed: " + std::string(allow) + ")");
+    res.headers.emplace_back("Allow", allow);
+    respond(std::move(res));
   };
   static constexpr std::string_view kEvents = "/v1/events/";
   static constexpr std::string_view kSecrets = "/v1/secrets/";
 
   if (path == "/healthz") {
-    if (method != "GET") return method_not_allowed();
+    if (method != "GET") return method_not_allowed("GET");
     json::object o;
     o["status"] = impl_->draining ? "draining" : "ok";
     return respond(json_response(impl_->draining ? 503 : 200, o));
   }
   if (path == "/v1/events") {
-    if (method != "POST") return method_not_allowed();
+    if (method != "POST") return method_not_allowed("POST");
     return impl_->submit_event(std::move(req), std::move(respond));
   }
   if (path.starts_with(kEvents) && path.size() > kEvents.size() &&
       path.find('/', kEvents.size()) == std::string::npos) {
-    if (method != "GET") return method_not_allowed();
+    if (method != "GET") return method_not_allowed("GET");
     return impl_->get_event(req, path.substr(kEvents.size()), std::move(respond));
   }
   if (path == "/v1/secrets") {
     if (method == "POST") return impl_->create_secret(std::move(req), std::move(respond));
     if (method == "GET") return impl_->list_secrets(req, std::move(respond));
-    return method_not_allowed();
+    return method_not_allowed("GET, POST");
   }
   if (path.starts_with(kSecrets) && path.size() > kSecrets.size() &&
       path.find('/', kSecrets.size()) == std::string::npos) {
-    if (method != "PATCH") return method_not_allowed();
+    if (method != "PATCH") return method_not_allowed("PATCH");
     std::string id = path.substr(kSecrets.size());
     return impl_->update_secret(std::move(req), std::move(id), std::move(respond));
   }

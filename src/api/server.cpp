@@ -88,23 +88,21 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.expires_after(first_request_ ? server_->options.header_timeout
                                          : server_->options.idle_timeout);
     request_started_ = std::chrono::steady_clock::now();
-    http::async_read_header(stream_, buffer_, *parser_,
-                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                              self->on_header(ec);
-                            });
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
   }
 
   void on_header(beast::error_code ec) {
     if (ec) return fail(ec);
     first_request_ = false;
-    auto remaining = server_->options.request_timeout -
-                     std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() -
-                                                        request_started_);
+    auto remaining =
+        server_->options.request_timeout -
+        std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - request_started_);
     stream_.expires_after(std::max(remaining, Millis(1)));
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                       self->on_read(ec);
-                     });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
@@ -120,9 +118,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!split_target(req)) {
       return write(error_response(400, "invalid_target", "the request target is not a path"));
     }
-    server_->handler(std::move(req), [self = shared_from_this()](Response res) {
-      self->write(std::move(res));
-    });
+    server_->handler(std::move(req),
+                     [self = shared_from_this()](Response res) { self->write(std::move(res)); });
   }
 
   // Answers the errors a client can cause while sending, then closes.
@@ -139,10 +136,9 @@ class Session : public std::enable_shared_from_this<Session> {
       return close();  // idle keep-alive connection
     }
     if (ec == http::error::body_limit) {
-      return write(error_response(
-          413, "body_too_large",
-          "the request body exceeds " + std::to_string(server_->options.max_body_bytes) +
-              " bytes"));
+      return write(error_response(413, "body_too_large",
+                                  "the request body exceeds " +
+                                      std::to_string(server_->options.max_body_bytes) + " bytes"));
     }
     if (ec == http::error::header_limit) {
       return write(error_response(431, "headers_too_large",
@@ -160,6 +156,7 @@ class Session : public std::enable_shared_from_this<Session> {
     msg->set(http::field::server, "korehookd");
     msg->set(http::field::content_type, res.content_type);
     msg->set(http::field::cache_control, "no-store");
+    for (const auto& [name, value] : res.headers) msg->set(name, value);
     msg->body() = std::move(res.body);
     msg->keep_alive(keep_alive_ && !server_->stopped);
     msg->prepare_payload();
@@ -215,8 +212,8 @@ void Server::start() {
   const fs::path path(impl_->options.socket_path);
   if (path.native().size() >= sizeof(sockaddr_un::sun_path)) {
     throw std::runtime_error("api.socket: path too long for a Unix socket (" +
-                             std::to_string(path.native().size()) + " bytes, at most 107): " +
-                             path.string());
+                             std::to_string(path.native().size()) +
+                             " bytes, at most 107): " + path.string());
   }
   const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
   std::error_code fec;
@@ -254,8 +251,7 @@ void Server::start() {
   ::umask(old_mask);
   if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    throw std::runtime_error("api.socket: cannot listen on " + path.string() + ": " +
-                             ec.message());
+    throw std::runtime_error("api.socket: cannot listen on " + path.string() + ": " + ec.message());
   }
   impl_->do_accept();
   logger()->info("listening socket={}", path.string());

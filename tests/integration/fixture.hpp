@@ -49,11 +49,15 @@ class Fixture {
 
   // The YAML of a daemon that trusts the test CA, may reach loopback, and delivers to the
   // given endpoints. Fast retries by default so tests stay short.
+  // `extra_network` adds lines under `network:`, each indented by 2 spaces, e.g.
+  // "  resolve: {\"multi.test\": [\"127.0.0.1\"]}\n".
   std::string yaml(const std::vector<EndpointYaml>& endpoints,
-                   std::string_view extra_top_level = "") const {
+                   std::string_view extra_top_level = "",
+                   std::string_view extra_network = "") const {
     std::string y;
     y += "tls:\n  ca_file: " + ca_.ca_file() + "\n";
     y += "network:\n  allow_private: [\"127.0.0.0/8\"]\n";
+    y += extra_network;
     y += "defaults:\n  connect_timeout: 2s\n  read_timeout: 2s\n";
     y += "  retry: {max_attempts: 3, initial_delay: 100ms, max_delay: 1s}\n";
     y += "delivery:\n  shutdown_grace: 5s\n";
@@ -129,6 +133,45 @@ inline std::string first_delivery_state(const boost::json::object& event) {
   const auto& deliveries = event.at("deliveries").as_array();
   if (deliveries.empty()) return "";
   return std::string(deliveries[0].at("state").as_string());
+}
+
+// Options of a receiver on 127.0.0.1 presenting `cert` (e.g. a second receiver, or one with a
+// bad certificate); adjust the other fields as needed.
+inline ReceiverOptions receiver_options_for(const IssuedCert& cert) {
+  ReceiverOptions options;
+  options.cert_chain_file = cert.chain_file;
+  options.key_file = cert.key_file;
+  return options;
+}
+
+// A header of a received request, or "<absent>" so that a missing header reads clearly in a
+// failed CHECK.
+inline std::string header_or_absent(const ReceivedRequest& request, std::string_view name) {
+  return request.header(name).value_or("<absent>");
+}
+
+// The deliveries of an event JSON.
+inline const boost::json::array& deliveries_of(const boost::json::object& event) {
+  return event.at("deliveries").as_array();
+}
+
+// The attempts of the first delivery of an event JSON (empty when it has no delivery).
+inline boost::json::array first_delivery_attempts(const boost::json::object& event) {
+  const auto& deliveries = deliveries_of(event);
+  if (deliveries.empty()) return {};
+  return deliveries[0].at("attempts").as_array();
+}
+
+// Polls until the first delivery of event `id` is in `state` (e.g. "delivered", "failed");
+// REQUIREs it, showing the last answer otherwise. Returns that answer.
+inline boost::json::object wait_for_delivery_state(Daemon& daemon, const std::string& id,
+                                                   std::string_view state,
+                                                   std::chrono::milliseconds timeout = 10s) {
+  auto event = wait_for_event(
+      daemon, id, [&](const auto& e) { return first_delivery_state(e) == state; }, timeout);
+  INFO("event: " << boost::json::serialize(event));
+  REQUIRE(first_delivery_state(event) == state);
+  return event;
 }
 
 }  // namespace korehook::testing

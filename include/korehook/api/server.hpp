@@ -12,9 +12,9 @@
 namespace korehook::api {
 
 struct Request {
-  std::string method;  // "GET", "POST", ...
-  std::string target;  // as received
-  std::string path;    // decoded path, no query
+  std::string method;                                      // "GET", "POST", ...
+  std::string target;                                      // as received
+  std::string path;                                        // decoded path, no query
   std::vector<std::pair<std::string, std::string>> query;  // decoded, in order
   std::string content_type;
   std::string body;
@@ -25,6 +25,7 @@ struct Response {
   int status = 200;
   std::string body;  // JSON unless content_type says otherwise
   std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers, e.g. Allow
 };
 
 using Respond = std::function<void(Response)>;
