@@ -98,10 +98,9 @@ class Daemon {
     server_options.socket_path = config_.api.socket;
     server_options.max_body_bytes = config_.api.max_body_bytes;
     server_options.max_connections = config_.api.max_connections;
-    server_.emplace(io_, server_options,
-                    [this](api::Request req, api::Respond respond) {
-                      api_->handle(std::move(req), std::move(respond));
-                    });
+    server_.emplace(io_, server_options, [this](api::Request req, api::Respond respond) {
+      api_->handle(std::move(req), std::move(respond));
+    });
     server_->start();
 
     // Sign with the stored keys before the first delivery goes out.

@@ -36,8 +36,7 @@ struct Client::Impl {
     buffer.clear();
     std::optional<beast::error_code> result;
     stream->expires_after(timeout);
-    stream->async_connect(local::endpoint(socket_path),
-                          [&](beast::error_code ec) { result = ec; });
+    stream->async_connect(local::endpoint(socket_path), [&](beast::error_code ec) { result = ec; });
     return run_until_done(result);
   }
 

@@ -2,9 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <algorithm>
 #include <deque>
 #include <limits>
 #include <unordered_map>
@@ -49,9 +49,9 @@ struct Dispatcher::Impl {
   std::unordered_map<std::string, Target> targets;
   std::map<std::string, sign::SigningKeys> keys;
   std::unordered_map<std::string, TargetState> states;
-  std::deque<std::string> ready_targets;      // round robin over targets with due work
+  std::deque<std::string> ready_targets;         // round robin over targets with due work
   std::multimap<TimeMs, store::Work> scheduled;  // retries due within the horizon
-  std::vector<store::Work> parked;            // for targets that are unknown or disabled
+  std::vector<store::Work> parked;               // for targets that are unknown or disabled
   asio::steady_timer retry_timer;
   TimeMs retry_timer_at = kNever;
   asio::steady_timer cold_timer;
@@ -141,7 +141,8 @@ struct Dispatcher::Impl {
     static const sign::SigningKeys kNoKeys;
     auto keys_it = keys.find(payload.account_id);
     delivery::SendRequest request;
-    request.headers = sign::attempt_headers(input, keys_it == keys.end() ? kNoKeys : keys_it->second);
+    request.headers =
+        sign::attempt_headers(input, keys_it == keys.end() ? kNoKeys : keys_it->second);
     request.headers.insert(request.headers.end(), target.headers.begin(), target.headers.end());
     request.url = target.url;
     request.body = std::shared_ptr<const std::string>(work.payload, &work.payload->body);
@@ -149,10 +150,10 @@ struct Dispatcher::Impl {
     request.read_timeout = target.read_timeout;
     request.ca_file = target.ca_file;
 
-    sender.send(std::move(request), [this, number, work = std::move(work)](
-                                        delivery::SendResult result) mutable {
-      on_result(std::move(work), number, std::move(result));
-    });
+    sender.send(std::move(request),
+                [this, number, work = std::move(work)](delivery::SendResult result) mutable {
+                  on_result(std::move(work), number, std::move(result));
+                });
   }
 
   void on_result(store::Work work, int number, delivery::SendResult result) {
@@ -294,35 +295,35 @@ struct Dispatcher::Impl {
     cold = false;
     const TimeMs now = clock.now_ms();
     const int limit = static_cast<int>(free);
-    store.claim_due(
-        now, now + options.horizon.count(), limit, kHeld,
-        [this, limit](Result<std::vector<store::Work>> claimed) {
-          fetching = false;
-          if (!claimed.ok()) {
-            logger()->error("claiming due deliveries failed: {}", claimed.error().message);
-            arm_cold_timer(clock.now_ms() + options.horizon.count() / 2 + 1'000);
-            return;
-          }
-          const TimeMs now = clock.now_ms();
-          const bool maybe_more = static_cast<int>(claimed->size()) == limit;
-          for (auto& work : *claimed) {
-            ++in_memory;
-            if (stopping) continue;  // stays leased; recovered at the next start
-            if (work.delivery.next_attempt_at <= now) {
-              make_ready(std::move(work));
-            } else {
-              schedule(std::move(work));
-            }
-          }
-          if (maybe_more) cold = true;
-          if (!maybe_more && !cold) {
-            store.next_unleased_due(now, [this](Result<std::optional<TimeMs>> next) {
-              if (next.ok() && next->has_value()) arm_cold_timer(**next);
-            });
-          }
-          pump();
-          maybe_fetch();
-        });
+    store.claim_due(now, now + options.horizon.count(), limit, kHeld,
+                    [this, limit](Result<std::vector<store::Work>> claimed) {
+                      fetching = false;
+                      if (!claimed.ok()) {
+                        logger()->error("claiming due deliveries failed: {}",
+                                        claimed.error().message);
+                        arm_cold_timer(clock.now_ms() + options.horizon.count() / 2 + 1'000);
+                        return;
+                      }
+                      const TimeMs now = clock.now_ms();
+                      const bool maybe_more = static_cast<int>(claimed->size()) == limit;
+                      for (auto& work : *claimed) {
+                        ++in_memory;
+                        if (stopping) continue;  // stays leased; recovered at the next start
+                        if (work.delivery.next_attempt_at <= now) {
+                          make_ready(std::move(work));
+                        } else {
+                          schedule(std::move(work));
+                        }
+                      }
+                      if (maybe_more) cold = true;
+                      if (!maybe_more && !cold) {
+                        store.next_unleased_due(now, [this](Result<std::optional<TimeMs>> next) {
+                          if (next.ok() && next->has_value()) arm_cold_timer(**next);
+                        });
+                      }
+                      pump();
+                      maybe_fetch();
+                    });
   }
 
   void finish_stop() {
@@ -411,14 +412,14 @@ void Dispatcher::stop(Millis grace, std::function<void()> done) {
     impl_->finish_stop();
     return;
   }
-  logger()->info("waiting up to {} ms for {} attempts in flight", grace.count(),
-                 impl_->in_flight);
+  logger()->info("waiting up to {} ms for {} attempts in flight", grace.count(), impl_->in_flight);
   impl_->grace_timer.expires_after(grace);
   impl_->grace_timer.async_wait([this](boost::system::error_code ec) {
     if (ec) return;
-    logger()->warn("{} attempts still in flight after the grace period; they will be retried "
-                   "at the next start",
-                   impl_->in_flight);
+    logger()->warn(
+        "{} attempts still in flight after the grace period; they will be retried "
+        "at the next start",
+        impl_->in_flight);
     impl_->finish_stop();
   });
 }

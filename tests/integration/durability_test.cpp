@@ -1,12 +1,12 @@
 // Durability (issue point 9): acknowledged events survive kill -9 at any moment, an attempt
 // interrupted by a crash is retried with the same token, and SIGTERM drains gracefully.
 
+#include <signal.h>
 #include <atomic>
 #include <filesystem>
 #include <mutex>
 #include <random>
 #include <set>
-#include <signal.h>
 
 #include "integration/fixture.hpp"
 #include "korehook/client/client.hpp"
@@ -50,8 +50,9 @@ TEST_CASE("acknowledged events survive kill -9 at any moment", "[durability]") {
         client::Client client(daemon.socket_path(), 5s);
         while (!stop) {
           const int n = sequence++;
-          auto res = client.request("POST", "/v1/events",
-                                    R"({"type":"sim.tick","data":{"n":)" + std::to_string(n) + "}}");
+          auto res =
+              client.request("POST", "/v1/events",
+                             R"({"type":"sim.tick","data":{"n":)" + std::to_string(n) + "}}");
           if (!res.ok()) return;  // the daemon is gone
           if (res->status == 202) {
             std::lock_guard lock(mu);
@@ -94,7 +95,8 @@ TEST_CASE("acknowledged events survive kill -9 at any moment", "[durability]") {
     std::this_thread::sleep_for(50ms);
   } while (std::chrono::steady_clock::now() < deadline);
   INFO("acknowledged " << acknowledged.size() << ", missing " << missing.size()
-                       << (missing.empty() ? "" : ", first missing n=" + std::to_string(missing[0])));
+                       << (missing.empty() ? ""
+                                           : ", first missing n=" + std::to_string(missing[0])));
   CHECK(missing.empty());
 }
 
@@ -122,9 +124,8 @@ TEST_CASE("an attempt in flight at kill -9 is retried with the same token", "[du
   CHECK(requests[1].header("webhook-id") == first_token);
   CHECK(requests[1].body == requests[0].body);
 
-  auto event = wait_for_event(daemon, id, [](const auto& e) {
-    return first_delivery_state(e) == "delivered";
-  });
+  auto event = wait_for_event(daemon, id,
+                              [](const auto& e) { return first_delivery_state(e) == "delivered"; });
   CHECK(first_delivery_state(event) == "delivered");
   CHECK(event.at("deliveries").as_array()[0].at("token").as_string() == *first_token);
 }
@@ -156,9 +157,8 @@ TEST_CASE("SIGTERM finishes the attempt in flight and exits 0", "[durability]") 
 TEST_CASE("SIGTERM waits for a hanging receiver only as long as shutdown_grace", "[durability]") {
   Fixture fx;
   std::atomic<int> calls{0};
-  fx.receiver().set_handler([&](const ReceivedRequest&) {
-    return calls++ == 0 ? Reply::hang() : Reply{};
-  });
+  fx.receiver().set_handler(
+      [&](const ReceivedRequest&) { return calls++ == 0 ? Reply::hang() : Reply{}; });
   std::string yaml = fx.yaml_one_endpoint("    read_timeout: 60s\n");
   // The fixture sets shutdown_grace: 5s; use a short one here.
   const auto at = yaml.find("shutdown_grace: 5s");
@@ -176,7 +176,8 @@ TEST_CASE("SIGTERM waits for a hanging receiver only as long as shutdown_grace",
   daemon.start();
   REQUIRE(fx.receiver().wait_for_requests(2, 10s));
   auto requests = fx.receiver().requests();
-  CHECK(requests[1].header("kore-idempotency-token") == requests[0].header("kore-idempotency-token"));
+  CHECK(requests[1].header("kore-idempotency-token") ==
+        requests[0].header("kore-idempotency-token"));
 }
 
 }  // namespace korehook::testing

@@ -21,7 +21,8 @@ struct Response {
 // Errors: `not_running` (no socket / connection refused), `io_error`, `timeout`.
 class Client {
  public:
-  explicit Client(std::string socket_path, std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  explicit Client(std::string socket_path,
+                  std::chrono::milliseconds timeout = std::chrono::seconds(30));
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;

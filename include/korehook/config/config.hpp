@@ -69,7 +69,7 @@ struct Config {
 
   struct Delivery {
     Millis shutdown_grace{10'000};  // how long SIGTERM waits for in-flight attempts
-    int memory_queue = 4096;        // deliveries held in memory at most (the rest wait in the store)
+    int memory_queue = 4096;  // deliveries held in memory at most (the rest wait in the store)
   } delivery;
 
   struct Log {

@@ -19,8 +19,8 @@ struct SendRequest {
   net::HttpsUrl url;
   sign::Headers headers;  // every header but host and content-length (added by the sender)
   std::shared_ptr<const std::string> body;
-  Millis connect_timeout{5'000};  // resolve + TCP connect (per address) + TLS handshake
-  Millis read_timeout{15'000};    // write + the whole response
+  Millis connect_timeout{5'000};       // resolve + TCP connect (per address) + TLS handshake
+  Millis read_timeout{15'000};         // write + the whole response
   std::optional<std::string> ca_file;  // per-endpoint CA bundle; the sender's default otherwise
 };
 

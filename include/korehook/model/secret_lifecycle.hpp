@@ -10,7 +10,7 @@ namespace korehook {
 // KORE's secret lifecycle (SPEC §3), as decisions the store carries out in one transaction.
 
 struct CreatePlan {
-  SecretStatus new_status;       // kActive for an account's first secret, else kPending
+  SecretStatus new_status;        // kActive for an account's first secret, else kPending
   bool disable_existing_pending;  // a new pending secret replaces the earlier pending one
 };
 CreatePlan plan_secret_create(bool has_active, bool has_pending);

@@ -12,7 +12,13 @@ namespace korehook {
 
 inline constexpr std::string_view kDefaultAccount = "default";
 
-enum class DeliveryState { kPending = 0, kInFlight = 1, kDelivered = 2, kFailed = 3, kCancelled = 4 };
+enum class DeliveryState {
+  kPending = 0,
+  kInFlight = 1,
+  kDelivered = 2,
+  kFailed = 3,
+  kCancelled = 4
+};
 std::string_view to_string(DeliveryState s);
 std::optional<DeliveryState> parse_delivery_state(std::string_view s);
 

@@ -10,8 +10,8 @@
 namespace korehook::retry {
 
 struct RetryPolicy {
-  int max_attempts = 8;                 // total attempts, the first included; >= 1
-  Millis initial_delay{5'000};          // delay before attempt 2 (before jitter)
+  int max_attempts = 8;                  // total attempts, the first included; >= 1
+  Millis initial_delay{5'000};           // delay before attempt 2 (before jitter)
   Millis max_delay{10LL * 3600 * 1000};  // cap of the exponential delay
 };
 
