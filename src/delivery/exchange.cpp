@@ -1,0 +1,480 @@
+#include "delivery/exchange.hpp"
+
+#include <algorithm>
+#include <boost/asio/ip/address.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <cctype>
+#include <limits>
+
+#include "delivery/log.hpp"
+
+namespace korehook::delivery {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using retry::ErrorClass;
+
+namespace {
+
+std::string lowercase(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// RFC 9110 token characters.
+bool valid_header_name(std::string_view name) {
+  if (name.empty()) return false;
+  for (unsigned char c : name) {
+    if (c <= 0x20 || c >= 0x7f || c == ':' || c == '(' || c == ')' || c == ',' || c == ';' ||
+        c == '"' || c == '/' || c == '[' || c == ']' || c == '?' || c == '=' || c == '{' ||
+        c == '}' || c == '\\' || c == '<' || c == '>' || c == '@') {
+      return false;
+    }
+  }
+  return true;
+}
+
+// A value may not break the framing.
+bool valid_header_value(std::string_view value) {
+  return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
+std::string endpoint_text(const tcp::endpoint& endpoint) {
+  const auto address = endpoint.address();
+  std::string host = address.to_string();
+  if (address.is_v6()) host = "[" + host + "]";
+  return host + ":" + std::to_string(endpoint.port());
+}
+
+}  // namespace
+
+SenderState::SenderState(asio::io_context& io_context, SenderOptions opts)
+    : io(io_context),
+      options(std::move(opts)),
+      pool(std::make_shared<ConnectionPool>(options.max_idle_per_origin, options.idle_timeout)) {
+  std::map<std::string, std::vector<std::string>> resolve;
+  for (auto& [name, addresses] : options.resolve) resolve[lowercase(name)] = std::move(addresses);
+  options.resolve = std::move(resolve);
+}
+
+Exchange::Exchange(std::shared_ptr<SenderState> state, SendRequest request,
+                   std::function<void(SendResult)> done, TimeMs started_at)
+    : state_(std::move(state)),
+      request_(std::move(request)),
+      done_(std::move(done)),
+      start_(std::chrono::steady_clock::now()),
+      resolver_(state_->io),
+      resolve_timer_(state_->io) {
+  result_.started_at = started_at;
+  state_->in_flight.insert(this);
+}
+
+Exchange::~Exchange() { state_->in_flight.erase(this); }
+
+void Exchange::start() {
+  if (state_->stopped) return abandon();
+  for (const auto& [name, value] : request_.headers) {
+    if (!valid_header_name(name)) return fail(ErrorClass::kProtocol, "invalid request header name");
+    // The value may be a secret: name only.
+    if (!valid_header_value(value)) {
+      return fail(ErrorClass::kProtocol, "invalid request header value: " + lowercase(name));
+    }
+  }
+  ca_file_ = request_.ca_file.value_or(state_->options.ca_file.value_or(""));
+  auto context = state_->contexts.get(ca_file_);
+  if (!context.ok()) return fail(ErrorClass::kTls, context.error().message);
+  context_ = std::move(context.value());
+
+  pool_key_ = request_.url.origin() + "|" + ca_file_;
+  if (auto connection = state_->pool->take(pool_key_)) {
+    connection_ = std::move(connection);
+    reused_ = true;
+    result_.reused_connection = true;
+    return do_write();
+  }
+  do_resolve();
+}
+
+void Exchange::abort() {
+  resolve_timer_.cancel();
+  resolver_.cancel();
+  if (connection_) connection_->close();
+}
+
+// ---- resolve -------------------------------------------------------------------------------
+
+void Exchange::do_resolve() {
+  phase_ = Phase::kResolving;
+  endpoints_.clear();
+  next_endpoint_ = 0;
+  last_connect_error_ = {};
+  const std::string& host = request_.url.host;
+  const std::uint16_t port = request_.url.port;
+
+  if (auto it = state_->options.resolve.find(host); it != state_->options.resolve.end()) {
+    for (const std::string& text : it->second) {
+      std::string_view bare = text;
+      if (bare.size() > 2 && bare.front() == '[' && bare.back() == ']') {
+        bare = bare.substr(1, bare.size() - 2);
+      }
+      beast::error_code ec;
+      const auto address = asio::ip::make_address(bare, ec);
+      if (ec) {
+        return fail(ErrorClass::kDns, "network.resolve: bad address for " + host + ": " + text);
+      }
+      if (endpoints_.size() < kMaxAddresses) endpoints_.emplace_back(address, port);
+    }
+    if (endpoints_.empty()) {
+      return fail(ErrorClass::kDns, "network.resolve: no address for " + host);
+    }
+    return do_connect();
+  }
+
+  beast::error_code ec;
+  const auto literal = asio::ip::make_address(host, ec);
+  if (!ec) {
+    endpoints_.emplace_back(literal, port);
+    return do_connect();
+  }
+
+  // getaddrinfo cannot be interrupted: the deadline ends the exchange and the late answer is
+  // ignored.
+  resolve_timer_.expires_after(request_.connect_timeout);
+  resolve_timer_.async_wait(
+      beast::bind_front_handler(&Exchange::on_resolve_deadline, shared_from_this()));
+  resolver_.async_resolve(host, std::to_string(port), tcp::resolver::numeric_service,
+                          beast::bind_front_handler(&Exchange::on_resolve, shared_from_this()));
+}
+
+void Exchange::on_resolve_deadline(beast::error_code ec) {
+  if (ec || phase_ != Phase::kResolving) return;  // resolved (or ended) in time
+  if (state_->stopped) return abandon();
+  resolver_.cancel();
+  fail(ErrorClass::kDns,
+       "resolving " + request_.url.host + " " + timeout_text(request_.connect_timeout));
+}
+
+void Exchange::on_resolve(beast::error_code ec, tcp::resolver::results_type results) {
+  if (phase_ != Phase::kResolving) return;  // the deadline already ended the exchange
+  resolve_timer_.cancel();
+  if (state_->stopped) return abandon();
+  if (ec) {
+    return fail(ErrorClass::kDns, "cannot resolve " + request_.url.host + ": " + ec.message());
+  }
+  for (const auto& entry : results) {
+    if (endpoints_.size() == kMaxAddresses) break;
+    endpoints_.push_back(entry.endpoint());
+  }
+  if (endpoints_.empty()) return fail(ErrorClass::kDns, "no address for " + request_.url.host);
+  do_connect();
+}
+
+// ---- connect -------------------------------------------------------------------------------
+
+void Exchange::do_connect() {
+  phase_ = Phase::kConnecting;
+  if (next_endpoint_ == endpoints_.size()) {
+    std::string detail = "cannot connect to " + request_.url.origin();
+    if (endpoints_.size() > 1) detail += " (" + std::to_string(endpoints_.size()) + " addresses)";
+    detail += ": " + last_connect_endpoint_ + " ";
+    if (last_connect_error_ == beast::error::timeout) {
+      return fail(ErrorClass::kTimeout, detail + timeout_text(request_.connect_timeout));
+    }
+    return fail(ErrorClass::kConnect, detail + last_connect_error_.message());
+  }
+  if (!connection_) {
+    // Room for a whole header (the parser's header_limit fails first) plus a TLS record.
+    const std::size_t limit = state_->options.max_response_header_bytes + 16 * 1024;
+    connection_ = std::make_unique<TlsConnection>(state_->io.get_executor(), context_, limit);
+  }
+  const tcp::endpoint& endpoint = endpoints_[next_endpoint_++];
+  last_connect_endpoint_ = endpoint_text(endpoint);
+  // The previous address's socket may be of the other family: start from a closed one.
+  connection_->tcp().close();
+  connection_->tcp().expires_after(request_.connect_timeout);
+  connection_->tcp().async_connect(
+      endpoint, beast::bind_front_handler(&Exchange::on_connect, shared_from_this()));
+}
+
+void Exchange::on_connect(beast::error_code ec) {
+  if (state_->stopped) return abandon();
+  if (ec) {
+    // Refused, unreachable or timed out: the next address may work.
+    logger().debug("origin={} connect={} error=\"{}\"", request_.url.origin(),
+                   last_connect_endpoint_, ec.message());
+    last_connect_error_ = ec;
+    return do_connect();
+  }
+  result_.connect_ms = elapsed_ms();
+  beast::error_code ignored;
+  connection_->tcp().socket().set_option(tcp::no_delay(true), ignored);
+  do_handshake();
+}
+
+// ---- TLS handshake -------------------------------------------------------------------------
+
+void Exchange::do_handshake() {
+  phase_ = Phase::kHandshaking;
+  if (!prepare_client_handshake(*connection_, request_.url.host)) {
+    return fail(ErrorClass::kTls, "cannot use " + request_.url.host + " as TLS server name");
+  }
+  connection_->tcp().expires_after(request_.connect_timeout);
+  connection_->stream.async_handshake(
+      ssl::stream_base::client,
+      beast::bind_front_handler(&Exchange::on_handshake, shared_from_this()));
+}
+
+void Exchange::on_handshake(beast::error_code ec) {
+  if (state_->stopped) return abandon();
+  if (ec) {
+    if (ec == beast::error::timeout) {
+      return fail(ErrorClass::kTimeout, "tls handshake with " + last_connect_endpoint_ + " " +
+                                            timeout_text(request_.connect_timeout));
+    }
+    std::string detail = verify_failure_detail(*connection_);
+    if (detail.empty()) detail = "tls handshake failed: " + ec.message();
+    return fail(ErrorClass::kTls, std::move(detail));
+  }
+  result_.tls_ms = elapsed_ms();
+  do_write();
+}
+
+// ---- request -------------------------------------------------------------------------------
+
+void Exchange::do_write() {
+  phase_ = Phase::kWriting;
+  read_deadline_ = std::chrono::steady_clock::now() + request_.read_timeout;
+
+  message_.emplace(http::verb::post, request_.url.target, 11);
+  auto& message = *message_;
+  // Names go out as given (lowercase), in the given order: host first, content-length last.
+  message.insert("host", request_.url.host_header);
+  for (const auto& [name, value] : request_.headers) {
+    if (iequals(name, "host") || iequals(name, "content-length")) continue;
+    message.insert(name, value);
+  }
+  const std::string* body = request_.body.get();
+  message.body() =
+      body ? boost::span<const char>(body->data(), body->size()) : boost::span<const char>();
+  message.insert("content-length", std::to_string(message.body().size()));
+
+  ++connection_->requests;
+  connection_->tcp().expires_at(read_deadline_);
+  http::async_write(connection_->stream, message,
+                    beast::bind_front_handler(&Exchange::on_write, shared_from_this()));
+}
+
+void Exchange::on_write(beast::error_code ec, std::size_t /*bytes*/) {
+  if (state_->stopped) return abandon();
+  if (ec) {
+    if (reused_ && !retried_ && ec != beast::error::timeout) {
+      return retry_on_fresh_connection("write", ec);
+    }
+    if (ec == beast::error::timeout) {
+      return fail(ErrorClass::kTimeout,
+                  "sending the request " + timeout_text(request_.read_timeout));
+    }
+    return fail(ErrorClass::kConnect, "sending the request failed: " + ec.message());
+  }
+  do_read_header();
+}
+
+// ---- response ------------------------------------------------------------------------------
+
+void Exchange::do_read_header() {
+  phase_ = Phase::kReading;
+  parser_.emplace();
+  parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(
+      state_->options.max_response_header_bytes, std::numeric_limits<std::uint32_t>::max())));
+  // The body is bounded by this exchange (kMaxDrainBytes), not by the parser: a parser limit
+  // would fail on a large Content-Length before the excerpt is read.
+  parser_->body_limit(boost::none);
+  connection_->tcp().expires_at(read_deadline_);
+  http::async_read_header(connection_->stream, connection_->buffer, *parser_,
+                          beast::bind_front_handler(&Exchange::on_read_header, shared_from_this()));
+}
+
+void Exchange::on_read_header(beast::error_code ec, std::size_t /*bytes*/) {
+  if (state_->stopped) return abandon();
+  if (ec) {
+    const bool got_bytes =
+        parser_->got_some() || connection_->buffer.size() > 0 || interim_responses_ > 0;
+    if (reused_ && !retried_ && !got_bytes && ec != beast::error::timeout) {
+      return retry_on_fresh_connection("read", ec);
+    }
+    if (ec == beast::error::timeout) {
+      return fail(ErrorClass::kTimeout, "no response " + timeout_text(request_.read_timeout));
+    }
+    if (ec == http::error::header_limit) {
+      return fail(ErrorClass::kProtocol,
+                  "response header larger than " +
+                      std::to_string(state_->options.max_response_header_bytes) + " bytes");
+    }
+    if (!got_bytes) {
+      return fail(ErrorClass::kProtocol, "connection closed before a response: " + ec.message());
+    }
+    return fail(ErrorClass::kProtocol, "malformed response: " + ec.message());
+  }
+
+  const auto& response = parser_->get();
+  const int status = static_cast<int>(response.result_int());
+  if (status < 100 || status > 599) {
+    return fail(ErrorClass::kProtocol, "malformed response: status " + std::to_string(status));
+  }
+  if (status < 200) {
+    // 100 Continue and friends precede the final response; 101 would switch protocols.
+    if (status == 101 || ++interim_responses_ > kMaxInterimResponses) {
+      return fail(ErrorClass::kProtocol, "unexpected interim response " + std::to_string(status));
+    }
+    return do_read_header();
+  }
+
+  result_.first_byte_ms = elapsed_ms();
+  result_.status = status;
+  for (const auto& field : response) {
+    result_.response_headers.emplace_back(std::string(field.name_string()),
+                                          std::string(field.value()));
+  }
+  if (auto it = response.find(http::field::retry_after); it != response.end()) {
+    result_.retry_after = std::string(it->value());
+  }
+  if (parser_->is_done()) return complete(true);
+  do_read_body();
+}
+
+void Exchange::do_read_body() {
+  auto& body = parser_->get().body();
+  body.data = chunk_.data();
+  body.size = chunk_.size();
+  connection_->tcp().expires_at(read_deadline_);
+  http::async_read(connection_->stream, connection_->buffer, *parser_,
+                   beast::bind_front_handler(&Exchange::on_read_body, shared_from_this()));
+}
+
+void Exchange::on_read_body(beast::error_code ec, std::size_t /*bytes*/) {
+  if (state_->stopped) return abandon();
+  if (ec == http::error::need_buffer) ec = {};  // the chunk is full: not an error
+
+  const std::size_t got = chunk_.size() - parser_->get().body().size;
+  const std::size_t keep = std::min(got, kExcerptBytes - result_.response_excerpt.size());
+  result_.response_excerpt.append(chunk_.data(), keep);
+  body_bytes_ += got;
+
+  // The status is known: a body problem only shortens the excerpt and costs the connection.
+  if (ec == beast::error::timeout) {
+    return complete(false, "response body " + timeout_text(request_.read_timeout));
+  }
+  if (ec) return complete(false, "response body incomplete: " + ec.message());
+  if (parser_->is_done()) return complete(true);
+
+  const auto length = parser_->content_length();
+  const bool too_large = body_bytes_ > kMaxDrainBytes || (length && *length > kMaxDrainBytes);
+  if (too_large && result_.response_excerpt.size() == kExcerptBytes) return complete(false);
+  do_read_body();
+}
+
+// ---- endings -------------------------------------------------------------------------------
+
+void Exchange::retry_on_fresh_connection(const char* step, beast::error_code ec) {
+  logger().debug("origin={} stale keep-alive connection ({}: {}), retrying on a new one",
+                 request_.url.origin(), step, ec.message());
+  connection_->close();
+  connection_.reset();
+  reused_ = false;
+  retried_ = true;
+  result_.reused_connection = false;
+  interim_responses_ = 0;
+  parser_.reset();
+  do_resolve();
+}
+
+void Exchange::complete(bool body_complete, std::string detail) {
+  const retry::AttemptOutcome outcome =
+      retry::outcome_from_status(*result_.status, result_.retry_after);
+  result_.error = outcome.error;
+  result_.error_detail = std::move(detail);
+
+  const bool reusable =
+      body_complete && parser_->get().keep_alive() && connection_->buffer.size() == 0;
+  if (reusable) {
+    state_->pool->put(pool_key_, std::move(connection_));
+  } else if (body_complete) {
+    shutdown_in_background(std::move(connection_));
+  } else {
+    connection_->close();
+    connection_.reset();
+  }
+  finish();
+}
+
+void Exchange::fail(ErrorClass error, std::string detail) {
+  result_.error = error;
+  result_.error_detail = std::move(detail);
+  if (connection_) {
+    connection_->close();
+    connection_.reset();
+  }
+  finish();
+}
+
+void Exchange::abandon() {
+  if (connection_) {
+    connection_->close();
+    connection_.reset();
+  }
+  done_ = nullptr;
+  finish();
+}
+
+void Exchange::finish() {
+  if (finished_) return;
+  finished_ = true;
+  phase_ = Phase::kDone;
+  resolve_timer_.cancel();
+  state_->in_flight.erase(this);
+  result_.duration_ms = elapsed_ms();
+
+  auto& log = logger();
+  if (log.should_log(spdlog::level::debug)) {
+    auto ms = [](const std::optional<std::int64_t>& v) { return v ? std::to_string(*v) : "-"; };
+    log.debug(
+        "origin={} status={} error={} ms={} connect_ms={} tls_ms={} first_byte_ms={} "
+        "reused={}{}{}",
+        request_.url.origin(), result_.status ? std::to_string(*result_.status) : "-",
+        result_.error == ErrorClass::kNone ? "-" : retry::to_string(result_.error),
+        result_.duration_ms, ms(result_.connect_ms), ms(result_.tls_ms), ms(result_.first_byte_ms),
+        result_.reused_connection ? 1 : 0,
+        result_.error_detail.empty() ? "" : " detail=", result_.error_detail);
+  }
+  if (!done_ || state_->stopped) return;
+  auto done = std::move(done_);
+  done(std::move(result_));
+}
+
+std::int64_t Exchange::elapsed_ms() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                               start_)
+      .count();
+}
+
+std::string Exchange::timeout_text(Millis timeout) const {
+  return "timed out after " + std::to_string(timeout.count()) + " ms";
+}
+
+}  // namespace korehook::delivery

@@ -1,0 +1,126 @@
+#pragma once
+
+#include <array>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/span_body.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "delivery/connection_pool.hpp"
+#include "delivery/tls_connection.hpp"
+#include "delivery/tls_context.hpp"
+#include "korehook/delivery/sender.hpp"
+
+namespace korehook::delivery {
+
+class Exchange;
+
+// What a Sender shares with its in-flight exchanges. Exchanges hold it by shared_ptr so a
+// late completion never touches a destroyed Sender; `stopped` tells them the Sender is gone.
+struct SenderState {
+  SenderState(boost::asio::io_context& io, SenderOptions options);
+
+  boost::asio::io_context& io;
+  SenderOptions options;  // `resolve` keys lowercased
+  TlsContextCache contexts;
+  std::shared_ptr<ConnectionPool> pool;
+  bool stopped = false;
+  std::unordered_set<Exchange*> in_flight;
+};
+
+// Limits of one exchange.
+inline constexpr std::size_t kExcerptBytes = 4096;          // kept of a response body
+inline constexpr std::uint64_t kMaxDrainBytes = 64 * 1024;  // read to keep the connection
+inline constexpr std::size_t kMaxAddresses = 4;             // tried per connect
+inline constexpr int kMaxInterimResponses = 8;              // 1xx before the final response
+
+// One request and its response: [pool | resolve -> connect (each address in turn) ->
+// handshake] -> write -> read header -> read body (bounded) -> result. Every step has a
+// deadline: resolve, each TCP connect and the handshake `connect_timeout` each; write and the
+// whole response together `read_timeout`. The object keeps itself alive through its pending
+// handlers (Beast's session pattern) and calls `done` exactly once, unless the Sender is
+// destroyed first.
+class Exchange final : public std::enable_shared_from_this<Exchange> {
+ public:
+  Exchange(std::shared_ptr<SenderState> state, SendRequest request,
+           std::function<void(SendResult)> done, TimeMs started_at);
+  ~Exchange();
+  Exchange(const Exchange&) = delete;
+  Exchange& operator=(const Exchange&) = delete;
+
+  void start();
+  // The Sender is being destroyed: close the socket and cancel the pending step; the
+  // handlers then end the exchange without calling `done`.
+  void abort();
+
+ private:
+  enum class Phase { kIdle, kResolving, kConnecting, kHandshaking, kWriting, kReading, kDone };
+
+  void do_resolve();
+  void on_resolve_deadline(boost::beast::error_code ec);
+  void on_resolve(boost::beast::error_code ec,
+                  boost::asio::ip::tcp::resolver::results_type results);
+  void do_connect();
+  void on_connect(boost::beast::error_code ec);
+  void do_handshake();
+  void on_handshake(boost::beast::error_code ec);
+  void do_write();
+  void on_write(boost::beast::error_code ec, std::size_t bytes);
+  void do_read_header();
+  void on_read_header(boost::beast::error_code ec, std::size_t bytes);
+  void do_read_body();
+  void on_read_body(boost::beast::error_code ec, std::size_t bytes);
+
+  // A reused connection failed before any response byte: the peer had closed it while idle.
+  void retry_on_fresh_connection(const char* step, boost::beast::error_code ec);
+  // The status is known: classify it and give the connection back (or close it).
+  void complete(bool body_complete, std::string detail = {});
+  void fail(retry::ErrorClass error, std::string detail);
+  void abandon();  // the Sender is gone
+  void finish();
+  std::int64_t elapsed_ms() const;
+  std::string timeout_text(Millis timeout) const;
+
+  std::shared_ptr<SenderState> state_;
+  SendRequest request_;
+  std::function<void(SendResult)> done_;
+  SendResult result_;
+
+  Phase phase_ = Phase::kIdle;
+  bool reused_ = false;
+  bool retried_ = false;
+  bool finished_ = false;
+  int interim_responses_ = 0;
+  std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point read_deadline_;
+
+  std::string ca_file_;
+  std::string pool_key_;
+  std::shared_ptr<boost::asio::ssl::context> context_;
+  std::unique_ptr<TlsConnection> connection_;
+
+  boost::asio::ip::tcp::resolver resolver_;
+  boost::asio::steady_timer resolve_timer_;
+  std::vector<boost::asio::ip::tcp::endpoint> endpoints_;
+  std::size_t next_endpoint_ = 0;
+  boost::beast::error_code last_connect_error_;
+  std::string last_connect_endpoint_;
+
+  // The body is sent from request_.body without a copy.
+  std::optional<boost::beast::http::request<boost::beast::http::span_body<const char>>> message_;
+  std::optional<boost::beast::http::response_parser<boost::beast::http::buffer_body>> parser_;
+  std::array<char, kExcerptBytes> chunk_{};  // the parser's window onto the body
+  std::uint64_t body_bytes_ = 0;
+};
+
+}  // namespace korehook::delivery

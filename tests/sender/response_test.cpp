@@ -1,0 +1,248 @@
+// Requests on the wire and responses: statuses, headers, bounded bodies, timeouts, garbage.
+#include <catch2/catch.hpp>
+
+#include "helpers.hpp"
+
+namespace korehook::delivery::test {
+
+using Catch::Matchers::Contains;
+using Catch::Matchers::StartsWith;
+using retry::ErrorClass;
+
+TEST_CASE("sender sends headers and body byte-exact", "[sender][wire]") {
+  SenderEnv env;
+  TlsReceiver receiver(env.receiver_options());
+  Sender sender(env.io, env.clock, env.sender_options());
+
+  std::string body;
+  for (int i = 0; i < 3; ++i) {
+    for (int c = 0; c < 256; ++c) body.push_back(static_cast<char>(c));
+  }
+  body += "\r\n\r\nPOST / HTTP/1.1\r\n";
+  auto request = env.request(url_for(receiver, "receiver.test", "/in?a=1&b=%20"), body);
+  request.headers = {
+      {"user-agent", "KoreProxy/1.1"},
+      {"date", "2025-11-29T00:47:06Z"},
+      {"kore-idempotency-token", "3f0e2c1a-1b2c-4d5e-8f90-a1b2c3d4e5f6"},
+      {"kore-signature", ""},
+      {"content-type", "application/json"},
+      {"webhook-signature", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE= v1,abc="},
+      {"x-api-key", "k e y\t=\"quoted\";,\xc3\xa9"},
+  };
+  auto result = env.send(sender, request);
+
+  CHECK(result.error == ErrorClass::kNone);
+  REQUIRE(receiver.request_count() == 1);
+  const ReceivedRequest got = receiver.requests().front();
+  CHECK(got.target == "/in?a=1&b=%20");
+  CHECK(got.body == body);
+  testing::HeaderList expected{{"host", "receiver.test:" + std::to_string(receiver.port())}};
+  expected.insert(expected.end(), request.headers.begin(), request.headers.end());
+  expected.emplace_back("content-length", std::to_string(body.size()));
+  CHECK(got.headers == expected);
+}
+
+TEST_CASE("sender sends an empty body with content-length 0", "[sender][wire]") {
+  SenderEnv env;
+  TlsReceiver receiver(env.receiver_options());
+  Sender sender(env.io, env.clock, env.sender_options());
+
+  auto request = env.request(url_for(receiver, "receiver.test"));
+  request.body = nullptr;
+  CHECK(env.send(sender, request).error == ErrorClass::kNone);
+  REQUIRE(receiver.request_count() == 1);
+  CHECK(receiver.requests().front().header("content-length") == "0");
+  CHECK(receiver.requests().front().body.empty());
+}
+
+TEST_CASE("sender refuses a header that would break the framing", "[sender][wire]") {
+  SenderEnv env;
+  TlsReceiver receiver(env.receiver_options());
+  Sender sender(env.io, env.clock, env.sender_options());
+
+  auto request = env.request(url_for(receiver, "receiver.test"));
+  std::string expected;
+  SECTION("value") {
+    request.headers.emplace_back("x-api-key", "secret\r\nx-injected: 1");
+    expected = "invalid request header value: x-api-key";
+  }
+  SECTION("name") {
+    request.headers.emplace_back("x-injected: 1\r\nx-api-key", "secret");
+    expected = "invalid request header name";
+  }
+  auto result = env.send(sender, request);
+
+  CHECK(result.error == ErrorClass::kProtocol);
+  CHECK(result.error_detail == expected);
+  CHECK(receiver.connections_accepted() == 0);
+}
+
+TEST_CASE("sender records status, headers, Retry-After and the body of a 503",
+          "[sender][response]") {
+  SenderEnv env;
+  TlsReceiver receiver(env.receiver_options());
+  receiver.set_handler([](const ReceivedRequest&) {
+    Reply reply;
+    reply.status = 503;
+    reply.headers = {{"Retry-After", "120"}, {"X-Reason", "maintenance"}};
+    reply.body = "come back later";
+    return reply;
+  });
+  Sender sender(env.io, env.clock, env.sender_options());
+
+  auto result = env.send(sender, env.request(url_for(receiver, "receiver.test")));
+
+  CHECK(result.status == 503);
+  CHECK(result.error == ErrorClass::kHttp);
+  CHECK(result.retry_after == "120");
+  CHECK(result.response_excerpt == "come back later");
+  const std::pair<std::string, std::string> reason{"X-Reason", "maintenance"};
+  CHECK(std::find(result.response_headers.begin(), result.response_headers.end(), reason) !=
+        result.response_headers.end());
+  CHECK(sender.idle_connections() == 1);  // a complete error response keeps the connection
+}
+
+TEST_CASE("sender reports a redirect as a failure and does not follow it", "[sender][response]") {
+  SenderEnv env;
+  TlsReceiver receiver(env.receiver_options());
+  receiver.set_handler([](const ReceivedRequest& r) {
+    Reply reply;
+    if (r.target == "/hook") {
+      reply.status = 302;
+      reply.headers = {{"location", "/elsewhere"}};
+    }
+    return reply;
+  });
+  Sender sender(env.io, env.clock, env.sender_options());
+
+  auto result = env.send(sender, env.request(url_for(receiver, "receiver.test")));
+
+  CHECK(result.status == 302);
+  CHECK(result.error == ErrorClass::kHttp);
+  CHECK_FALSE(result.retry_after.has_value());
+  env.io.restart();
+  env.io.poll();
+  CHECK(receiver.request_count() == 1);
+}
+
+TEST_CASE("sender keeps 4 KiB of a large body and drops the connection", "[sender][response]") {
+  SenderEnv env;
+  TlsReceiver receiver(env.receiver_options());
+  std::string big(1024 * 1024, 'x');
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + i % 26);
+  receiver.set_handler([&](const ReceivedRequest&) {
+    Reply reply;
+    reply.body = big;
+    return reply;
+  });
+  Sender sender(env.io, env.clock, env.sender_options());
+
+  auto result = env.send(sender, env.request(url_for(receiver, "receiver.test")));
+
+  CHECK(result.status == 200);
+  CHECK(result.error == ErrorClass::kNone);
+  CHECK(result.response_excerpt == big.substr(0, 4096));
+  CHECK(sender.idle_connections() == 0);
+  CHECK_FALSE(env.send(sender, env.request(url_for(receiver, "receiver.test"))).reused_connection);
+  CHECK(receiver.connections_accepted() == 2);
+}
+
+TEST_CASE("sender reads a moderate body to the end and keeps the connection",
+          "[sender][response]") {
+  SenderEnv env;
+  TlsReceiver receiver(env.receiver_options());
+  const std::string body(20 * 1024, 'm');
+  SECTION("content-length") {
+    receiver.set_handler([&](const ReceivedRequest&) { return Reply{.body = body}; });
+  }
+  SECTION("chunked") {
+    receiver.set_handler([&](const ReceivedRequest&) {
+      Reply reply;
+      reply.headers = {{"transfer-encoding", "chunked"}};  // Beast encodes the body
+      reply.body = body;
+      return reply;
+    });
+  }
+  Sender sender(env.io, env.clock, env.sender_options());
+
+  auto result = env.send(sender, env.request(url_for(receiver, "receiver.test")));
+
+  CHECK(result.status == 200);
+  CHECK(result.response_excerpt == body.substr(0, 4096));
+  CHECK(sender.idle_connections() == 1);
+  CHECK(env.send(sender, env.request(url_for(receiver, "receiver.test"))).reused_connection);
+}
+
+TEST_CASE("sender times out a receiver that answers too late", "[sender][response]") {
+  SenderEnv env;
+  TlsReceiver receiver(env.receiver_options());
+  Sender sender(env.io, env.clock, env.sender_options());
+  SECTION("delayed past read_timeout") {
+    receiver.set_handler([](const ReceivedRequest&) { return Reply{.delay = 5s}; });
+  }
+  SECTION("never answers") {
+    receiver.set_handler([](const ReceivedRequest&) { return Reply::hang(); });
+  }
+
+  auto request = env.request(url_for(receiver, "receiver.test"));
+  request.read_timeout = 300ms;
+  const auto start = std::chrono::steady_clock::now();
+  auto result = env.send(sender, request);
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+
+  CHECK(result.error == ErrorClass::kTimeout);
+  CHECK(result.error_detail == "no response timed out after 300 ms");
+  CHECK_FALSE(result.status.has_value());
+  CHECK(elapsed >= 290ms);
+  CHECK(elapsed < 2s);
+  CHECK(receiver.request_count() == 1);
+  CHECK(sender.idle_connections() == 0);
+}
+
+TEST_CASE("sender classifies a broken response as a protocol error", "[sender][response]") {
+  SenderEnv env;
+  TlsReceiver receiver(env.receiver_options());
+  Sender sender(env.io, env.clock, env.sender_options());
+  std::string expected;
+  SECTION("garbage") {
+    receiver.set_handler([](const ReceivedRequest&) { return Reply{.raw = "SMTP ready\r\n\r\n"}; });
+    expected = "malformed response: ";
+  }
+  SECTION("closed without an answer") {
+    receiver.set_handler([](const ReceivedRequest&) { return Reply::close(); });
+    expected = "connection closed before a response: ";
+  }
+  SECTION("header too large") {
+    receiver.set_handler([](const ReceivedRequest&) {
+      Reply reply;
+      reply.headers = {{"x-padding", std::string(20 * 1024, 'p')}};
+      return reply;
+    });
+    expected = "response header larger than 16384 bytes";
+  }
+
+  auto result = env.send(sender, env.request(url_for(receiver, "receiver.test")));
+
+  CHECK(result.error == ErrorClass::kProtocol);
+  CHECK_THAT(result.error_detail, StartsWith(expected));
+  CHECK_FALSE(result.status.has_value());
+  CHECK(sender.idle_connections() == 0);
+}
+
+TEST_CASE("sender reads a body delimited by the connection's end", "[sender][response]") {
+  SenderEnv env;
+  TlsReceiver receiver(env.receiver_options());
+  receiver.set_handler([](const ReceivedRequest&) {
+    return Reply{.raw = "HTTP/1.1 201 Created\r\nconnection: close\r\n\r\nuntil the end"};
+  });
+  Sender sender(env.io, env.clock, env.sender_options());
+
+  auto result = env.send(sender, env.request(url_for(receiver, "receiver.test")));
+
+  CHECK(result.status == 201);
+  CHECK(result.error == ErrorClass::kNone);
+  CHECK(result.response_excerpt == "until the end");
+  CHECK(sender.idle_connections() == 0);
+}
+
+}  // namespace korehook::delivery::test
