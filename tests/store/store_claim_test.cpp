@@ -42,7 +42,7 @@ std::vector<std::string> query_plan(const std::string& db_path, const std::strin
 
 }  // namespace
 
-TEST_CASE("store: claim_due respects due_before, order, limit and leases; one payload per event",
+TEST_CASE("store: claim_due respects due_before, order, limit and leases, one payload per event",
           "[store]") {
   TempDir dir;
   auto store = open_store(dir.file("k.db"));

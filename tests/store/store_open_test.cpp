@@ -83,7 +83,7 @@ TEST_CASE("store: a directory that cannot be created makes open throw, naming it
   CHECK_THAT(message, Catch::Contains("Not a directory"));
 }
 
-TEST_CASE("store: reopening keeps the schema and the default account; no migration twice",
+TEST_CASE("store: reopening keeps the schema and the default account, with no migration twice",
           "[store]") {
   TempDir dir;
   const std::string path = dir.file("k.db");

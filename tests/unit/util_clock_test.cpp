@@ -16,7 +16,7 @@ TEST_CASE("Random::next_u64 reads eight bytes big-endian", "[clock]") {
   CHECK(r.consumed() == 8);
 }
 
-TEST_CASE("Random::uniform01 stays in [0, 1)", "[clock]") {
+TEST_CASE("Random::uniform01 stays at or above 0 and below 1", "[clock]") {
   FixedRandom zero(0x00);
   CHECK(zero.uniform01() == 0.0);
   FixedRandom ones(0xff);
