@@ -157,14 +157,15 @@ struct Dispatcher::Impl {
   }
 
   void on_result(store::Work work, int number, delivery::SendResult result) {
+    const std::string target_id = work.delivery.endpoint_id;  // a copy: `work` may move below
     --in_flight;
-    auto& state = states[work.delivery.endpoint_id];
+    auto& state = states[target_id];
     --state.in_flight;
     const TimeMs now = clock.now_ms();
 
     retry::AttemptOutcome outcome{result.status, result.error, result.retry_after};
     retry::RetryPolicy policy;
-    if (const Target* target = find(work.delivery.endpoint_id)) policy = target->retry;
+    if (const Target* target = find(target_id)) policy = target->retry;
     const retry::Decision decision = retry::decide(policy, number, outcome, now, random);
 
     store::AttemptDone done;
@@ -221,7 +222,7 @@ struct Dispatcher::Impl {
 
     if (!state.ready.empty() && !state.listed) {
       state.listed = true;
-      ready_targets.push_back(work.delivery.endpoint_id);
+      ready_targets.push_back(target_id);
     }
     if (stopping) {
       if (in_flight == 0) finish_stop();

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <future>
 #include <string>
 
 #include "integration/fixture.hpp"
@@ -65,6 +66,34 @@ TEST_CASE("delivery: 500, 500, 200 is delivered on the third attempt with one to
     CHECK(request.body == requests[0].body);
     CHECK(request.target == "/hooks");
   }
+}
+
+TEST_CASE("delivery: a retry kept in memory does not stall work queued behind it",
+          "[delivery][retry]") {
+  // max_in_flight 1: the second event waits in the target's queue while the first attempt
+  // is in flight; that attempt then fails and its retry is scheduled in memory.
+  Fixture f;
+  std::promise<void> second_submitted;
+  auto released = second_submitted.get_future().share();
+  std::atomic<int> calls{0};
+  f.receiver().set_handler([&calls, released](const ReceivedRequest&) {
+    if (++calls == 1) {
+      released.wait_for(10s);
+      return Reply{.status = 500};
+    }
+    return Reply{};
+  });
+  Daemon daemon(f.yaml_one_endpoint("    max_in_flight: 1\n"));
+  daemon.start();
+
+  const std::string first = submit_event(daemon, std::string(kEvent));
+  REQUIRE(f.receiver().wait_for_requests(1, 10s));
+  const std::string second = submit_event(daemon, std::string(kEvent));
+  second_submitted.set_value();
+
+  wait_for_delivery_state(daemon, second, "delivered");
+  const auto event = wait_for_delivery_state(daemon, first, "delivered");
+  CHECK(first_delivery_attempts(event).size() == 2);
 }
 
 TEST_CASE("delivery: an endpoint that always answers 500 fails after max_attempts",
