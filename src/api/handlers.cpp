@@ -39,6 +39,14 @@ Response field_error(std::string_view field, std::string_view message) {
                         std::move(info));
 }
 
+// For re-parsing what minify() accepted: boost::json's default depth (32) is lower, and its
+// throwing parse() would escape the handler.
+json::parse_options parse_options() {
+  json::parse_options options;
+  options.max_depth = korehook::json::kMaxDepth;
+  return options;
+}
+
 bool is_json_content_type(std::string_view ct) {
   const auto semi = ct.find(';');
   std::string base(ct.substr(0, semi));
@@ -61,8 +69,9 @@ std::optional<json::object> parse_object(const Request& req, Response& error,
     error = error_response(400, minified.error().code, minified.error().message);
     return std::nullopt;
   }
-  json::value value = json::parse(*minified);
-  if (!value.is_object()) {
+  json::error_code ec;
+  json::value value = json::parse(*minified, ec, {}, parse_options());
+  if (ec || !value.is_object()) {
     error = error_response(400, "invalid_json", "the request body must be a JSON object");
     return std::nullopt;
   }
@@ -134,7 +143,7 @@ json::object event_json(const store::EventView& view) {
   json::value data;
   if (is_json_content_type(e.content_type)) {
     json::error_code ec;
-    data = json::parse(e.body, ec);
+    data = json::parse(e.body, ec, {}, parse_options());
     if (!ec) o["data"] = std::move(data);
   }
   if (!o.contains("data")) o["body"] = e.body;

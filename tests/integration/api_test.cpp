@@ -254,6 +254,17 @@ TEST_CASE("api: bad requests get {status, code, message, info} and change nothin
                                 404, "not_found");
     CHECK_THAT(str(e.at("message")), Catch::Contains("evt_01jf8c4889ehtbzt0n9mzk1prc"));
   }
+  SECTION("deep nesting: accepted up to the limit, a clear 400 beyond it") {
+    auto nested = [](int depth) {
+      return R"({"type":"sim.x","data":)" + std::string(depth, '[') + std::string(depth, ']') + "}";
+    };
+    expect_error(client.request("POST", "/v1/events", nested(64)), 400, "invalid_json");
+    // 63 levels of data inside the event object: 64, the deepest the API accepts.
+    const std::string id = submit_event(daemon, nested(63));
+    const auto event = wait_for_event(daemon, id, all_delivered);
+    CHECK(event.contains("data"));
+    accepted = 1;
+  }
   SECTION("a body over api.max_body_bytes") {
     const std::string big =
         R"({"type":"sim.x","data":{"pad":")" + std::string(2000, 'x') + R"("}})";

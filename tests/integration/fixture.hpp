@@ -91,7 +91,9 @@ class Fixture {
 // Parses a JSON answer; fails the test with the body when it is not JSON.
 inline boost::json::value parse_json(const std::string& text) {
   boost::json::error_code ec;
-  auto value = boost::json::parse(text, ec);
+  boost::json::parse_options options;
+  options.max_depth = 128;  // an event's data may nest as deep as the API accepts
+  auto value = boost::json::parse(text, ec, {}, options);
   INFO("body: " << text);
   REQUIRE_FALSE(ec);
   return value;

@@ -8,10 +8,14 @@
 
 namespace korehook::json {
 
+// The nesting accepted from outside. A parser that reads minify()'s output again (e.g.
+// boost::json, whose own default is 32) must allow at least this depth.
+inline constexpr int kMaxDepth = 64;
+
 // Validates `text` as one JSON value (UTF-8, depth <= max_depth) and returns it minified:
 // insignificant whitespace removed, everything else byte-for-byte as given (key order,
 // number spelling, string escapes). Error code `invalid_json` with position in the message.
-Result<std::string> minify(std::string_view text, int max_depth = 64);
+Result<std::string> minify(std::string_view text, int max_depth = kMaxDepth);
 
 // For a minified JSON object, the raw text of the top-level member `key`, or nullopt.
 // REQUIRES: `object_text` is the output of minify() and is an object.
