@@ -1,7 +1,5 @@
 #include "korehook/api/handlers.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <boost/json.hpp>
 #include <charconv>
 #include <optional>
@@ -12,6 +10,7 @@
 #include "korehook/sign/signature.hpp"
 #include "korehook/util/ids.hpp"
 #include "korehook/util/time.hpp"
+#include "log/log.hpp"
 
 namespace korehook::api {
 
@@ -24,13 +23,7 @@ constexpr std::size_t kMaxContentType = 255;
 constexpr int kMaxPageSize = 1000;
 constexpr int kDefaultPageSize = 50;
 
-std::shared_ptr<spdlog::logger> logger() {
-  static auto log = [] {
-    auto existing = spdlog::get("api");
-    return existing ? existing : spdlog::default_logger()->clone("api");
-  }();
-  return log;
-}
+spdlog::logger& logger() { return log::get("api"); }
 
 Response field_error(std::string_view field, std::string_view message) {
   json::object info;
@@ -294,8 +287,8 @@ struct Api::Impl {
           json::object answer;
           answer["id"] = result->front().event_id;
           answer["duplicate"] = !created;
-          logger()->debug("event={} type={} deliveries={} duplicate={}", payload->event_id,
-                          payload->type, created ? n : 0, !created);
+          logger().debug("event={} type={} deliveries={} duplicate={}", payload->event_id,
+                         payload->type, created ? n : 0, !created);
           respond(json_response(202, answer));
         });
   }
@@ -335,8 +328,8 @@ struct Api::Impl {
     store.create_secret(std::move(proto),
                         [this, respond = std::move(respond)](Result<SecretRecord> result) {
                           if (!result.ok()) return respond(error_response(result.error()));
-                          logger()->info("secret={} account={} status={} created", result->id,
-                                         result->account_id, to_string(result->status));
+                          logger().info("secret={} account={} status={} created", result->id,
+                                        result->account_id, to_string(result->status));
                           refresh_signing_keys();
                           respond(json_response(201, secret_json(*result, true)));
                         });
@@ -429,8 +422,8 @@ struct Api::Impl {
     store.update_secret(account_of(req), id, std::move(name), status, clock.now_ms(),
                         [this, respond = std::move(respond)](Result<SecretRecord> result) {
                           if (!result.ok()) return respond(error_response(result.error()));
-                          logger()->info("secret={} account={} status={} updated", result->id,
-                                         result->account_id, to_string(result->status));
+                          logger().info("secret={} account={} status={} updated", result->id,
+                                        result->account_id, to_string(result->status));
                           refresh_signing_keys();
                           respond(json_response(200, secret_json(*result, false)));
                         });
@@ -439,7 +432,7 @@ struct Api::Impl {
   void refresh_signing_keys() {
     store.signing_keys([this](Result<std::map<std::string, sign::SigningKeys>> keys) {
       if (!keys.ok()) {
-        logger()->error("loading signing keys failed: {}", keys.error().message);
+        logger().error("loading signing keys failed: {}", keys.error().message);
         return;
       }
       dispatcher.set_signing_keys(std::move(*keys));

@@ -1,6 +1,5 @@
 #include "korehook/api/server.hpp"
 
-#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -14,6 +13,7 @@
 #include <stdexcept>
 
 #include "korehook/api/errors.hpp"
+#include "log/log.hpp"
 
 namespace korehook::api {
 
@@ -25,13 +25,7 @@ using Stream = beast::basic_stream<local, asio::any_io_executor, beast::unlimite
 
 namespace {
 
-std::shared_ptr<spdlog::logger> logger() {
-  static auto log = [] {
-    auto existing = spdlog::get("api");
-    return existing ? existing : spdlog::default_logger()->clone("api");
-  }();
-  return log;
-}
+spdlog::logger& logger() { return log::get("api"); }
 
 // Fills path and query from the request target; false when the target is not origin-form.
 bool split_target(Request& req) {
@@ -189,10 +183,10 @@ void Server::Impl::do_accept() {
   acceptor.async_accept([self = shared_from_this()](beast::error_code ec, local::socket socket) {
     if (self->stopped) return;
     if (ec) {
-      logger()->warn("accept failed: {}", ec.message());
+      logger().warn("accept failed: {}", ec.message());
     } else if (self->connections >= self->options.max_connections) {
-      logger()->warn("connection refused: {} connections open (api.max_connections)",
-                     self->connections);
+      logger().warn("connection refused: {} connections open (api.max_connections)",
+                    self->connections);
       beast::error_code ignored;
       socket.close(ignored);
     } else {
@@ -254,7 +248,7 @@ void Server::start() {
     throw std::runtime_error("api.socket: cannot listen on " + path.string() + ": " + ec.message());
   }
   impl_->do_accept();
-  logger()->info("listening socket={}", path.string());
+  logger().info("listening socket={}", path.string());
 }
 
 void Server::stop() {

@@ -1,12 +1,11 @@
 #pragma once
 
-#include <spdlog/logger.h>
+#include "log/log.hpp"
 
 namespace korehook::delivery {
 
-// The delivery module's logger, named "delivery". Uses the logger the application registered
-// under that name, or else one sharing the default logger's sinks and level.
-// Never log a header value or a body through it.
-spdlog::logger& logger();
+// The delivery module's logger, module=delivery. Never log a header value or a body through
+// it.
+inline spdlog::logger& logger() { return log::get("delivery"); }
 
 }  // namespace korehook::delivery

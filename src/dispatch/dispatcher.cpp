@@ -1,7 +1,5 @@
 #include "korehook/dispatch/dispatcher.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -10,6 +8,7 @@
 #include <unordered_map>
 
 #include "korehook/route/filter.hpp"
+#include "log/log.hpp"
 
 namespace korehook::dispatch {
 
@@ -22,13 +21,7 @@ namespace {
 constexpr TimeMs kHeld = std::numeric_limits<TimeMs>::max() / 2;
 constexpr TimeMs kNever = std::numeric_limits<TimeMs>::max();
 
-std::shared_ptr<spdlog::logger> logger() {
-  static auto log = [] {
-    auto existing = spdlog::get("dispatch");
-    return existing ? existing : spdlog::default_logger()->clone("dispatch");
-  }();
-  return log;
-}
+spdlog::logger& logger() { return log::get("dispatch"); }
 
 }  // namespace
 
@@ -83,8 +76,8 @@ struct Dispatcher::Impl {
     const std::string target_id = work.delivery.endpoint_id;  // a copy: `work` moves below
     auto target = targets.find(target_id);
     if (target == targets.end() || !target->second.enabled) {
-      logger()->warn("delivery={} endpoint={} parked: endpoint {}", work.delivery.id, target_id,
-                     target == targets.end() ? "unknown" : "disabled");
+      logger().warn("delivery={} endpoint={} parked: endpoint {}", work.delivery.id, target_id,
+                    target == targets.end() ? "unknown" : "disabled");
       parked.push_back(std::move(work));
       return;
     }
@@ -126,8 +119,7 @@ struct Dispatcher::Impl {
     const int number = work.delivery.attempt_count + 1;
     const TimeMs now = clock.now_ms();
     store.mark_in_flight({work.delivery.id});
-    logger()->debug("delivery={} endpoint={} attempt={} start", work.delivery.id, target.id,
-                    number);
+    logger().debug("delivery={} endpoint={} attempt={} start", work.delivery.id, target.id, number);
 
     const store::Payload& payload = *work.payload;
     sign::AttemptInput input;
@@ -179,13 +171,13 @@ struct Dispatcher::Impl {
     done.attempt.response_excerpt = std::move(result.response_excerpt);
     work.delivery.attempt_count = number;
 
-    logger()->info("event={} delivery={} endpoint={} attempt={} status={} error={} ms={}{}",
-                   work.payload->event_id, work.delivery.id, work.delivery.endpoint_id, number,
-                   result.status ? std::to_string(*result.status) : "-",
-                   result.error == retry::ErrorClass::kNone ? "-" : retry::to_string(result.error),
-                   result.duration_ms, result.reused_connection ? " reused=1" : "");
+    logger().info("event={} delivery={} endpoint={} attempt={} status={} error={} ms={}{}",
+                  work.payload->event_id, work.delivery.id, work.delivery.endpoint_id, number,
+                  result.status ? std::to_string(*result.status) : "-",
+                  result.error == retry::ErrorClass::kNone ? "-" : retry::to_string(result.error),
+                  result.duration_ms, result.reused_connection ? " reused=1" : "");
     if (!done.attempt.error_detail.empty()) {
-      logger()->debug("delivery={} detail={}", work.delivery.id, done.attempt.error_detail);
+      logger().debug("delivery={} detail={}", work.delivery.id, done.attempt.error_detail);
     }
 
     switch (decision.verdict) {
@@ -198,8 +190,8 @@ struct Dispatcher::Impl {
         done.new_state = DeliveryState::kFailed;
         ++counters.failed;
         --in_memory;
-        logger()->warn("delivery={} endpoint={} failed after {} attempts", work.delivery.id,
-                       work.delivery.endpoint_id, number);
+        logger().warn("delivery={} endpoint={} failed after {} attempts", work.delivery.id,
+                      work.delivery.endpoint_id, number);
         break;
       case retry::Verdict::kRetry:
         done.new_state = DeliveryState::kPending;
@@ -217,7 +209,7 @@ struct Dispatcher::Impl {
         break;
     }
     store.complete_attempts({std::move(done)}, [](Result<Unit> r) {
-      if (!r.ok()) logger()->error("recording an attempt failed: {}", r.error().message);
+      if (!r.ok()) logger().error("recording an attempt failed: {}", r.error().message);
     });
 
     if (!state.ready.empty() && !state.listed) {
@@ -300,8 +292,8 @@ struct Dispatcher::Impl {
                     [this, limit](Result<std::vector<store::Work>> claimed) {
                       fetching = false;
                       if (!claimed.ok()) {
-                        logger()->error("claiming due deliveries failed: {}",
-                                        claimed.error().message);
+                        logger().error("claiming due deliveries failed: {}",
+                                       claimed.error().message);
                         arm_cold_timer(clock.now_ms() + options.horizon.count() / 2 + 1'000);
                         return;
                       }
@@ -413,11 +405,11 @@ void Dispatcher::stop(Millis grace, std::function<void()> done) {
     impl_->finish_stop();
     return;
   }
-  logger()->info("waiting up to {} ms for {} attempts in flight", grace.count(), impl_->in_flight);
+  logger().info("waiting up to {} ms for {} attempts in flight", grace.count(), impl_->in_flight);
   impl_->grace_timer.expires_after(grace);
   impl_->grace_timer.async_wait([this](boost::system::error_code ec) {
     if (ec) return;
-    logger()->warn(
+    logger().warn(
         "{} attempts still in flight after the grace period; they will be retried "
         "at the next start",
         impl_->in_flight);

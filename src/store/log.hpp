@@ -1,11 +1,10 @@
 #pragma once
 
-#include <spdlog/logger.h>
+#include "log/log.hpp"
 
 namespace korehook::store {
 
-// The store's logger, named "store". Uses the logger the application registered under that
-// name, or else one sharing the default logger's sinks.
-spdlog::logger& logger();
+// The store's logger, module=store.
+inline spdlog::logger& logger() { return log::get("store"); }
 
 }  // namespace korehook::store

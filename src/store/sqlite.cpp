@@ -1,6 +1,5 @@
 #include "store/sqlite.hpp"
 
-#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
 #include <mutex>
@@ -8,24 +7,6 @@
 #include "store/log.hpp"
 
 namespace korehook::store {
-
-spdlog::logger& logger() {
-  // Looked up on each call (logging here is rare) so a logger the application registers
-  // or replaces later is honoured.
-  if (auto existing = spdlog::get("store")) return *existing;
-  auto fallback = spdlog::default_logger();
-  auto created =
-      std::make_shared<spdlog::logger>("store", fallback->sinks().begin(), fallback->sinks().end());
-  created->set_level(fallback->level());
-  try {
-    spdlog::register_logger(created);
-  } catch (const spdlog::spdlog_ex&) {
-    // Registered concurrently by someone else: use theirs.
-    if (auto existing = spdlog::get("store")) return *existing;
-  }
-  // The registry keeps the logger alive.
-  return *created;
-}
 
 namespace sqlite {
 
