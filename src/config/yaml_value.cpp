@@ -182,6 +182,12 @@ Millis Value::duration(bool allow_zero) const {
          " (expected a whole number followed by ms, s, m or h, e.g. 200ms, 5s, 10m, 2h)");
   }
   if (!allow_zero && d->count() <= 0) fail("must be greater than 0 (got " + s + ")");
+  // A year is far beyond any sensible timeout or delay, and keeps `now + d` and the
+  // conversion to a timer's nanoseconds far from overflowing.
+  constexpr Millis kMaxDuration{365LL * 24 * 3600 * 1000};
+  if (*d > kMaxDuration) {
+    fail("must be at most " + format_duration(kMaxDuration) + " (got " + s + ")");
+  }
   return *d;
 }
 

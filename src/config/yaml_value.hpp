@@ -54,7 +54,7 @@ class Value {
   // Plain `true` / `false` (also `True`, `TRUE`...). YAML 1.1's yes/no/on/off are refused:
   // they are a classic source of surprises.
   bool boolean() const;
-  // A korehook::parse_duration text; > 0 unless `allow_zero`.
+  // A korehook::parse_duration text; > 0 unless `allow_zero`, at most a year (8760h).
   Millis duration(bool allow_zero) const;
 
   // A list; null reads as an empty list. Items are named `path[i]`.

@@ -263,6 +263,11 @@ TEST_CASE("config: bad durations", "[config]") {
              StartsWith("korehook.yaml:4:19: endpoints[0].read_timeout: invalid duration \"15\""));
   CHECK(error_of(std::string(kEndpointHead) + "    connect_timeout: 0s\n") ==
         "korehook.yaml:4:22: endpoints[0].connect_timeout: must be greater than 0 (got 0s)");
+  // Bounded, so that `now + delay` and a timer's nanoseconds cannot overflow.
+  CHECK(error_of("defaults:\n  connect_timeout: 3000000h\n") ==
+        "korehook.yaml:2:20: defaults.connect_timeout: must be at most 8760h (got 3000000h)");
+  CHECK(parse_config("defaults:\n  retry: {max_delay: 8760h}\n", "korehook.yaml")
+            .defaults.retry.max_delay == Millis{365LL * 24 * 3600 * 1000});
   CHECK(error_of("defaults:\n  retry: {initial_delay: 1m, max_delay: 30s}\n") ==
         "korehook.yaml:2:41: defaults.retry.max_delay: must not be less than initial_delay 1m "
         "(got 30s)");
