@@ -312,15 +312,16 @@ struct Api::Impl {
     std::optional<Response> field_err;
     auto name = string_member(*body, "Name", field_err);
     if (!name) name = string_member(*body, "name", field_err);
+    auto account = string_member(*body, "account", field_err);
     if (field_err) return respond(std::move(*field_err));
     if (!name || name->empty() || name->size() > 200 || has_control_chars(*name)) {
       return respond(field_error("Name", "is required: 1 to 200 printable characters"));
     }
+    if (account && account->empty()) return respond(field_error("account", "must not be empty"));
     const TimeMs now = clock.now_ms();
     SecretRecord proto;
     proto.id = new_id(kSecretIdPrefix, now, random);
-    proto.account_id = account_of(req);
-    if (auto a = string_member(*body, "account", field_err)) proto.account_id = *a;
+    proto.account_id = account.value_or(account_of(req));
     proto.name = std::move(*name);
     proto.value = sign::generate_secret(random);
     proto.created_at = now;

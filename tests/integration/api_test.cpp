@@ -265,6 +265,16 @@ TEST_CASE("api: bad requests get {status, code, message, info} and change nothin
     CHECK(event.contains("data"));
     accepted = 1;
   }
+  SECTION("a secret with an account that is not a string") {
+    const auto e = expect_error(
+        client.request("POST", "/v1/secrets", R"({"Name":"s","account":5})"), 400, "invalid_field");
+    if (auto* f = e.at("info").as_object().if_contains("field")) CHECK(str(*f) == "account");
+    expect_error(client.request("POST", "/v1/secrets", R"({"Name":"s","account":""})"), 400,
+                 "invalid_field");
+    // Nothing was created: the default account still has no secret.
+    const json::object list = json_object(client.request("GET", "/v1/secrets"), 200);
+    CHECK(list.at("data").as_array().empty());
+  }
   SECTION("a body over api.max_body_bytes") {
     const std::string big =
         R"({"type":"sim.x","data":{"pad":")" + std::string(2000, 'x') + R"("}})";
