@@ -112,8 +112,17 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!split_target(req)) {
       return write(error_response(400, "invalid_target", "the request target is not a path"));
     }
-    server_->handler(std::move(req),
-                     [self = shared_from_this()](Response res) { self->write(std::move(res)); });
+    target_for_log_ = req.method + " " + req.path.substr(0, 200);
+    // A handler bug must cost one request, not the daemon. Handlers answer last, so an
+    // exception means no answer was written yet.
+    try {
+      server_->handler(std::move(req),
+                       [self = shared_from_this()](Response res) { self->write(std::move(res)); });
+    } catch (const std::exception& e) {
+      logger().error("handler failed request=\"{}\" error=\"{}\"", target_for_log_, e.what());
+      keep_alive_ = false;
+      write(error_response(500, "internal_error", "the request could not be handled"));
+    }
   }
 
   // Answers the errors a client can cause while sending, then closes.
@@ -175,6 +184,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::chrono::steady_clock::time_point request_started_;
   bool keep_alive_ = false;
   bool first_request_ = true;
+  std::string target_for_log_;
 };
 
 }  // namespace

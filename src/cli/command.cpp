@@ -1,5 +1,7 @@
 #include "cli/command.hpp"
 
+#include "korehook/json/minify.hpp"
+
 #include <boost/json/error.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/stream_parser.hpp>
@@ -68,7 +70,8 @@ Result<unsigned long> parse_positive(std::string_view flag, std::string_view tex
 
 Result<Unit> validate_json(std::string_view flag, std::string_view text) {
   boost::json::parse_options options;
-  options.max_depth = 64;
+  // The daemon nests the data one level down in the event object.
+  options.max_depth = korehook::json::kMaxDepth - 1;
   boost::json::stream_parser parser({}, options);
   boost::system::error_code ec;
   const std::size_t consumed = parser.write(text.data(), text.size(), ec);

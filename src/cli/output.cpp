@@ -1,5 +1,7 @@
 #include "cli/output.hpp"
 
+#include "korehook/json/minify.hpp"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -95,10 +97,16 @@ std::vector<const json::value*> elements(const json::value& object, std::string_
   return out;
 }
 
+json::value parse_answer(std::string_view body, boost::system::error_code& ec) {
+  json::parse_options options;
+  options.max_depth = korehook::json::kMaxDepth + 8;
+  return json::parse(body, ec, {}, options);
+}
+
 std::string format_api_error(int status, std::string_view body) {
   const std::string http = "HTTP " + std::to_string(status);
   json::error_code ec;
-  const json::value answer = json::parse(body, ec);
+  const json::value answer = parse_answer(body, ec);
   if (!ec && has_field(answer, "message")) {
     const std::string code = has_field(answer, "code") ? field(answer, "code") : "unknown";
     return "error: " + field(answer, "message") + " (" + code + ", " + http + ")";

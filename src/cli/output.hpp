@@ -5,6 +5,7 @@
 // inject terminal escape sequences.
 
 #include <boost/json/fwd.hpp>
+#include <boost/system/error_code.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,5 +38,9 @@ std::vector<const boost::json::value*> elements(const boost::json::value& object
 // `error: <message> (<code>, HTTP <status>)` for a non-2xx answer; falls back to a
 // description of the raw body when it is not the API's error object.
 std::string format_api_error(int status, std::string_view body);
+
+// Parses a daemon answer, deep enough for any event data the daemon accepts (nested
+// json::kMaxDepth levels under the answer's own objects).
+boost::json::value parse_answer(std::string_view body, boost::system::error_code& ec);
 
 }  // namespace korehook::cli

@@ -69,7 +69,7 @@ ExitCode run(std::span<const std::string> args, std::ostream& out, std::ostream&
   if (invocation.global.json) return ExitCode::kOk;
 
   boost::json::error_code ec;
-  const boost::json::value answer = boost::json::parse(response->body, ec);
+  const boost::json::value answer = parse_answer(response->body, ec);
   if (ec) {
     err << "error: korehookd answered HTTP " << response->status
         << " with a body that is not JSON (" << ec.message() << ")\n";
