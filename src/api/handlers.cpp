@@ -84,11 +84,25 @@ std::optional<std::string> string_member(const json::object& obj, std::string_vi
   return std::string(it->value().as_string());
 }
 
+// KORE's secrets API capitalizes its fields ("Name", "Status"); the lowercase form is
+// accepted too.
+std::optional<std::string> kore_member(const json::object& obj, std::string_view capitalized,
+                                       std::optional<Response>& error) {
+  if (auto value = string_member(obj, capitalized, error)) return value;
+  std::string lower(capitalized);
+  lower[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(lower[0])));
+  return string_member(obj, lower, error);
+}
+
 bool has_control_chars(std::string_view s) {
   for (unsigned char c : s) {
     if (c < 0x20 || c == 0x7f) return true;
   }
   return false;
+}
+
+bool valid_secret_name(std::string_view name) {
+  return !name.empty() && name.size() <= 200 && !has_control_chars(name);
 }
 
 std::optional<int> int_param(const Request& req, std::string_view name, int min, int max,
@@ -310,11 +324,10 @@ struct Api::Impl {
     auto body = parse_object(req, error);
     if (!body) return respond(std::move(error));
     std::optional<Response> field_err;
-    auto name = string_member(*body, "Name", field_err);
-    if (!name) name = string_member(*body, "name", field_err);
+    auto name = kore_member(*body, "Name", field_err);
     auto account = string_member(*body, "account", field_err);
     if (field_err) return respond(std::move(*field_err));
-    if (!name || name->empty() || name->size() > 200 || has_control_chars(*name)) {
+    if (!name || !valid_secret_name(*name)) {
       return respond(field_error("Name", "is required: 1 to 200 printable characters"));
     }
     if (account && account->empty()) return respond(field_error("account", "must not be empty"));
@@ -399,10 +412,8 @@ struct Api::Impl {
     auto body = parse_object(req, error);
     if (!body) return respond(std::move(error));
     std::optional<Response> field_err;
-    auto name = string_member(*body, "Name", field_err);
-    if (!name) name = string_member(*body, "name", field_err);
-    auto status_text = string_member(*body, "Status", field_err);
-    if (!status_text) status_text = string_member(*body, "status", field_err);
+    auto name = kore_member(*body, "Name", field_err);
+    auto status_text = kore_member(*body, "Status", field_err);
     if (field_err) return respond(std::move(*field_err));
     std::optional<SecretStatus> status;
     if (status_text) {
@@ -413,7 +424,7 @@ struct Api::Impl {
         return respond(field_error("Status", "must be \"active\""));
       }
     }
-    if (name && (name->empty() || name->size() > 200 || has_control_chars(*name))) {
+    if (name && !valid_secret_name(*name)) {
       return respond(field_error("Name", "must be 1 to 200 printable characters"));
     }
     if (!name && !status) {

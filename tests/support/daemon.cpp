@@ -96,24 +96,9 @@ void Daemon::start() {
   const std::string marker = "--- test: korehookd run " + std::to_string(runs_) + " ---\n";
   [[maybe_unused]] const ssize_t ignored = ::write(log_fd, marker.data(), marker.size());
 
-  std::vector<std::string> argv_storage{KOREHOOKD_PATH, "--config", config_path()};
-  argv_storage.insert(argv_storage.end(), options_.extra_args.begin(), options_.extra_args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_storage) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  std::map<std::string, std::string> env_map;
-  for (char** e = environ; *e != nullptr; ++e) {
-    const std::string entry(*e);
-    const auto eq = entry.find('=');
-    if (eq != std::string::npos) env_map[entry.substr(0, eq)] = entry.substr(eq + 1);
-  }
-  for (const auto& [k, v] : options_.env) env_map[k] = v;
-  std::vector<std::string> env_storage;
-  for (const auto& [k, v] : env_map) env_storage.push_back(k + "=" + v);
-  std::vector<char*> envp;
-  for (auto& e : env_storage) envp.push_back(e.data());
-  envp.push_back(nullptr);
+  std::vector<std::string> args{"--config", config_path()};
+  args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
+  SpawnArgs spawn(KOREHOOKD_PATH, args, options_.env);
 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
@@ -123,7 +108,8 @@ void Daemon::start() {
   // Sockets of receivers in this process must not leak into the daemon.
   posix_spawn_file_actions_addclosefrom_np(&actions, 3);
   pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, KOREHOOKD_PATH, &actions, nullptr, argv.data(), envp.data());
+  const int rc =
+      ::posix_spawn(&pid, KOREHOOKD_PATH, &actions, nullptr, spawn.argv.data(), spawn.envp.data());
   posix_spawn_file_actions_destroy(&actions);
   ::close(log_fd);
   if (rc != 0) {

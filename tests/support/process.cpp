@@ -55,28 +55,30 @@ int decode_wait_status(int status) {
   return -1;
 }
 
-CommandResult run_command(const std::string& path, const std::vector<std::string>& args,
-                          const CommandOptions& options) {
-  Pipe in(/*socket=*/true), out, err;
-
-  std::vector<std::string> argv_storage{path};
+SpawnArgs::SpawnArgs(const std::string& path, const std::vector<std::string>& args,
+                     const std::vector<std::pair<std::string, std::string>>& env) {
+  argv_storage.push_back(path);
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
   for (auto& a : argv_storage) argv.push_back(a.data());
   argv.push_back(nullptr);
 
   std::map<std::string, std::string> env_map;
   for (char** e = environ; *e != nullptr; ++e) {
-    std::string entry(*e);
+    const std::string entry(*e);
     const auto eq = entry.find('=');
     if (eq != std::string::npos) env_map[entry.substr(0, eq)] = entry.substr(eq + 1);
   }
-  for (const auto& [k, v] : options.env) env_map[k] = v;
-  std::vector<std::string> env_storage;
+  for (const auto& [k, v] : env) env_map[k] = v;
   for (const auto& [k, v] : env_map) env_storage.push_back(k + "=" + v);
-  std::vector<char*> envp;
   for (auto& e : env_storage) envp.push_back(e.data());
   envp.push_back(nullptr);
+}
+
+CommandResult run_command(const std::string& path, const std::vector<std::string>& args,
+                          const CommandOptions& options) {
+  Pipe in(/*socket=*/true), out, err;
+
+  SpawnArgs spawn(path, args, options.env);
 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
@@ -86,7 +88,8 @@ CommandResult run_command(const std::string& path, const std::vector<std::string
   // Sockets of receivers in this process must not leak into the child.
   posix_spawn_file_actions_addclosefrom_np(&actions, 3);
   pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, path.c_str(), &actions, nullptr, argv.data(), envp.data());
+  const int rc =
+      ::posix_spawn(&pid, path.c_str(), &actions, nullptr, spawn.argv.data(), spawn.envp.data());
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) throw std::runtime_error("cannot run " + path + ": " + std::strerror(rc));
 

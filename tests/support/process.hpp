@@ -31,6 +31,19 @@ CommandResult run_command(const std::string& path, const std::vector<std::string
 // The `korehook` CLI built with the tests (KOREHOOK_CLI_PATH).
 CommandResult run_cli(const std::vector<std::string>& args, const CommandOptions& options = {});
 
+// argv and envp for posix_spawn: `path` + `args`, and our environment with `env` added or
+// replacing entries. The char* vectors point into the owned strings (keep the object alive).
+struct SpawnArgs {
+  SpawnArgs(const std::string& path, const std::vector<std::string>& args,
+            const std::vector<std::pair<std::string, std::string>>& env);
+  SpawnArgs(const SpawnArgs&) = delete;
+  SpawnArgs& operator=(const SpawnArgs&) = delete;
+  std::vector<std::string> argv_storage;
+  std::vector<std::string> env_storage;
+  std::vector<char*> argv;
+  std::vector<char*> envp;
+};
+
 // Exit status of waitpid() in the convention above.
 int decode_wait_status(int status);
 
