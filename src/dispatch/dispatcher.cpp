@@ -44,7 +44,7 @@ struct Dispatcher::Impl {
   std::unordered_map<std::string, TargetState> states;
   std::deque<std::string> ready_targets;         // round robin over targets with due work
   std::multimap<TimeMs, store::Work> scheduled;  // retries due within the horizon
-  std::vector<store::Work> parked;               // for targets that are unknown or disabled
+  std::vector<store::Work> parked;               // for disabled targets
   asio::steady_timer retry_timer;
   TimeMs retry_timer_at = kNever;
   asio::steady_timer cold_timer;
@@ -75,9 +75,18 @@ struct Dispatcher::Impl {
   void make_ready(store::Work work) {
     const std::string target_id = work.delivery.endpoint_id;  // a copy: `work` moves below
     auto target = targets.find(target_id);
-    if (target == targets.end() || !target->second.enabled) {
-      logger().warn("delivery={} endpoint={} parked: endpoint {}", work.delivery.id, target_id,
-                    target == targets.end() ? "unknown" : "disabled");
+    if (target == targets.end()) {
+      // The endpoint was removed from the configuration: nowhere to deliver. Cancelling keeps
+      // such deliveries from filling memory (they would otherwise wait forever).
+      logger().warn("delivery={} endpoint={} cancelled: endpoint not configured", work.delivery.id,
+                    target_id);
+      store.cancel_deliveries({work.delivery.id});
+      --in_memory;
+      return;
+    }
+    if (!target->second.enabled) {
+      logger().info("delivery={} endpoint={} parked: endpoint disabled", work.delivery.id,
+                    target_id);
       parked.push_back(std::move(work));
       return;
     }

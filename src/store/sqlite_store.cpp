@@ -204,6 +204,9 @@ struct SqliteStore::Statements {
         mark_in_flight(db,
                        "UPDATE deliveries SET state = 1, updated_at = ? "
                        "WHERE id = ? AND state IN (0, 1)"),
+        cancel_delivery(db,
+                        "UPDATE deliveries SET state = 4, lease_until = 0, updated_at = ? "
+                        "WHERE id = ? AND state IN (0, 1)"),
         insert_attempt(db,
                        "INSERT INTO attempts(delivery_id, number, started_at, duration_ms, "
                        "status_code, error, error_detail, response_excerpt) "
@@ -253,6 +256,7 @@ struct SqliteStore::Statements {
   Statement insert_event;
   Statement insert_delivery;
   Statement mark_in_flight;
+  Statement cancel_delivery;
   Statement insert_attempt;
   Statement complete_delivery;
   Statement claim_due;
@@ -524,6 +528,16 @@ void SqliteStore::mark_in_flight(std::vector<std::string> delivery_ids) {
   };
   // No callback: finish() logs a failure.
   enqueue(make_op<Unit>("mark_in_flight", kWrite, std::move(body), Callback<Unit>{}));
+}
+
+void SqliteStore::cancel_deliveries(std::vector<std::string> delivery_ids) {
+  if (delivery_ids.empty()) return;
+  auto body = [this, ids = std::move(delivery_ids)]() -> Result<Unit> {
+    const TimeMs now = clock_.now_ms();
+    for (const auto& id : ids) st_->cancel_delivery.use().bind(now).bind(id).exec();
+    return Unit{};
+  };
+  enqueue(make_op<Unit>("cancel_deliveries", kWrite, std::move(body), Callback<Unit>{}));
 }
 
 void SqliteStore::complete_attempts(std::vector<AttemptDone> results, Callback<Unit> done) {

@@ -91,6 +91,50 @@ TEST_CASE("lifecycle: SIGHUP with a valid new config adds the new endpoint", "[l
   CHECK(fx.receiver().request_count() == 3);
 }
 
+TEST_CASE("lifecycle: deliveries of an endpoint removed by SIGHUP are cancelled", "[lifecycle]") {
+  Fixture fx;
+  // ep_a fails, so its delivery waits for a retry when the endpoint disappears.
+  fx.receiver().set_handler([](const ReceivedRequest& req) {
+    Reply reply;
+    reply.status = req.target == "/a" ? 500 : 200;
+    return reply;
+  });
+  EndpointYaml a = endpoint("ep_a", fx.receiver_url("/a"));
+  a.extra = "    retry: {max_attempts: 5, initial_delay: 1s, max_delay: 1s}\n";
+  const EndpointYaml b = endpoint("ep_b", fx.receiver_url("/b"));
+  Daemon daemon(fx.yaml({a, b}));
+  daemon.start();
+
+  const std::string id = submit_event(daemon, R"({"type":"sim.x","data":{"n":1}})");
+  REQUIRE(fx.receiver().wait_for_requests(2, 10s));  // one attempt each
+
+  daemon.set_config(fx.yaml({b}));
+  daemon.send_signal(SIGHUP);
+  REQUIRE(daemon.wait_for_log("reloaded config=", 10s));
+
+  // The retry of ep_a's delivery finds no endpoint: cancelled, not sent, not kept forever.
+  const json::object event = wait_for_event(daemon, id, [](const json::object& e) {
+    for (const auto& d : e.at("deliveries").as_array()) {
+      if (d.at("endpoint_id") == "ep_a") return d.at("state") == "cancelled";
+    }
+    return false;
+  });
+  INFO("event: " << json::serialize(event) << "\nlog:\n" << daemon.log_text());
+  for (const auto& d : event.at("deliveries").as_array()) {
+    CHECK(d.at("state") == (d.at("endpoint_id") == "ep_a" ? "cancelled" : "delivered"));
+  }
+  CHECK(targets_since(fx.receiver(), 0) == std::multiset<std::string>{"/a", "/b"});
+
+  // A restart does not bring it back.
+  daemon.restart();
+  const json::object again = get_event(daemon, id);
+  int cancelled = 0;
+  for (const auto& d : again.at("deliveries").as_array()) {
+    if (d.at("endpoint_id") == "ep_a" && d.at("state") == "cancelled") ++cancelled;
+  }
+  CHECK(cancelled == 1);
+}
+
 TEST_CASE("lifecycle: SIGHUP with an invalid config keeps the running one", "[lifecycle]") {
   Fixture fx;
   const EndpointYaml a = endpoint("ep_a", fx.receiver_url("/a"));

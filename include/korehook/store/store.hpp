@@ -89,6 +89,10 @@ class Store {
   // Fire-and-forget state change to in_flight at the start of an attempt.
   virtual void mark_in_flight(std::vector<std::string> delivery_ids) = 0;
 
+  // Fire-and-forget: pending/in_flight deliveries become cancelled (their target is gone) and
+  // their leases are released.
+  virtual void cancel_deliveries(std::vector<std::string> delivery_ids) = 0;
+
   // Records attempts and the deliveries' new states.
   virtual void complete_attempts(std::vector<AttemptDone> results, Callback<Unit> done) = 0;
 
