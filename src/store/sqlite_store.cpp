@@ -519,25 +519,25 @@ void SqliteStore::append_events(std::vector<NewEvent> events,
                                              std::move(done)));
 }
 
-void SqliteStore::mark_in_flight(std::vector<std::string> delivery_ids) {
+// Runs `statement` (bound to `now, id`) for each delivery id, with no callback: finish()
+// logs a failure. For the fire-and-forget state changes of the dispatcher.
+void SqliteStore::update_each(const char* op, sqlite::Statement Statements::*statement,
+                              std::vector<std::string> delivery_ids) {
   if (delivery_ids.empty()) return;
-  auto body = [this, ids = std::move(delivery_ids)]() -> Result<Unit> {
+  auto body = [this, statement, ids = std::move(delivery_ids)]() -> Result<Unit> {
     const TimeMs now = clock_.now_ms();
-    for (const auto& id : ids) st_->mark_in_flight.use().bind(now).bind(id).exec();
+    for (const auto& id : ids) ((*st_).*statement).use().bind(now).bind(id).exec();
     return Unit{};
   };
-  // No callback: finish() logs a failure.
-  enqueue(make_op<Unit>("mark_in_flight", kWrite, std::move(body), Callback<Unit>{}));
+  enqueue(make_op<Unit>(op, kWrite, std::move(body), Callback<Unit>{}));
+}
+
+void SqliteStore::mark_in_flight(std::vector<std::string> delivery_ids) {
+  update_each("mark_in_flight", &Statements::mark_in_flight, std::move(delivery_ids));
 }
 
 void SqliteStore::cancel_deliveries(std::vector<std::string> delivery_ids) {
-  if (delivery_ids.empty()) return;
-  auto body = [this, ids = std::move(delivery_ids)]() -> Result<Unit> {
-    const TimeMs now = clock_.now_ms();
-    for (const auto& id : ids) st_->cancel_delivery.use().bind(now).bind(id).exec();
-    return Unit{};
-  };
-  enqueue(make_op<Unit>("cancel_deliveries", kWrite, std::move(body), Callback<Unit>{}));
+  update_each("cancel_deliveries", &Statements::cancel_delivery, std::move(delivery_ids));
 }
 
 void SqliteStore::complete_attempts(std::vector<AttemptDone> results, Callback<Unit> done) {

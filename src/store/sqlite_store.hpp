@@ -17,6 +17,7 @@ namespace korehook::store {
 
 namespace sqlite {
 class Database;
+class Statement;
 }
 
 // Counters of the store thread's work, for tests and metrics.
@@ -70,6 +71,8 @@ class SqliteStore final : public Store {
 
  private:
   struct Statements;
+  void update_each(const char* op, sqlite::Statement Statements::*statement,
+                   std::vector<std::string> delivery_ids);
 
   void enqueue(std::unique_ptr<Command> command);
   void run_thread();
