@@ -18,7 +18,7 @@ namespace korehook::store {
 namespace sqlite {
 class Database;
 class Statement;
-}
+}  // namespace sqlite
 
 // Counters of the store thread's work, for tests and metrics.
 struct StoreStats {
