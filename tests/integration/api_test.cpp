@@ -61,21 +61,6 @@ json::object json_object(const Result<client::Response>& res, int status) {
   return parsed.as_object();
 }
 
-EndpointYaml endpoint(std::string id, std::string url, std::string event_types) {
-  EndpointYaml ep;
-  ep.id = std::move(id);
-  ep.url = std::move(url);
-  ep.event_types = std::move(event_types);
-  return ep;
-}
-
-bool all_delivered(const json::object& event) {
-  const auto& deliveries = event.at("deliveries").as_array();
-  return !deliveries.empty() &&
-         std::all_of(deliveries.begin(), deliveries.end(),
-                     [](const json::value& d) { return d.at("state").as_string() == "delivered"; });
-}
-
 }  // namespace
 
 TEST_CASE("api: POST /v1/events answers 202 with an id, and GET returns it with its deliveries",

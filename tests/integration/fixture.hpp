@@ -4,6 +4,7 @@
 // 127.0.0.1 with a certificate for `localhost` and 127.0.0.1, and the real korehookd
 // configured to trust that CA and deliver to that receiver.
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -128,6 +129,24 @@ boost::json::object wait_for_event(Daemon& daemon, const std::string& id, Pred p
     if (pred(event) || std::chrono::steady_clock::now() >= deadline) return event;
     std::this_thread::sleep_for(20ms);
   }
+}
+
+// An endpoint block with the given id, URL and event-type filter (YAML flow list).
+inline EndpointYaml endpoint(std::string id, std::string url, std::string event_types = "[\"*\"]") {
+  EndpointYaml ep;
+  ep.id = std::move(id);
+  ep.url = std::move(url);
+  ep.event_types = std::move(event_types);
+  return ep;
+}
+
+// True when the event has deliveries and every one of them is delivered.
+inline bool all_delivered(const boost::json::object& event) {
+  const auto& deliveries = event.at("deliveries").as_array();
+  return !deliveries.empty() &&
+         std::all_of(deliveries.begin(), deliveries.end(), [](const boost::json::value& d) {
+           return d.at("state").as_string() == "delivered";
+         });
 }
 
 // The state of the first delivery of an event JSON.

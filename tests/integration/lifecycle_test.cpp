@@ -17,20 +17,6 @@ namespace {
 
 namespace json = boost::json;
 
-EndpointYaml endpoint(std::string id, std::string url) {
-  EndpointYaml ep;
-  ep.id = std::move(id);
-  ep.url = std::move(url);
-  return ep;
-}
-
-bool all_delivered(const json::object& event) {
-  const auto& deliveries = event.at("deliveries").as_array();
-  return !deliveries.empty() &&
-         std::all_of(deliveries.begin(), deliveries.end(),
-                     [](const json::value& d) { return d.at("state").as_string() == "delivered"; });
-}
-
 std::set<std::string> endpoint_ids(const json::object& event) {
   std::set<std::string> ids;
   for (const auto& d : event.at("deliveries").as_array()) {
