@@ -431,7 +431,7 @@ struct Api::Impl {
       return respond(
           error_response(400, "invalid_field", "nothing to change: give Name or Status"));
     }
-    store.update_secret(account_of(req), id, std::move(name), status, clock.now_ms(),
+    store.update_secret(account_of(req), id, std::move(name), status, Millis{0}, clock.now_ms(),
                         [this, respond = std::move(respond)](Result<SecretRecord> result) {
                           if (!result.ok()) return respond(error_response(result.error()));
                           logger().info("secret={} account={} status={} updated", result->id,

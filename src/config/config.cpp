@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -14,7 +15,6 @@
 
 #include "korehook/net/url.hpp"
 #include "korehook/route/filter.hpp"
-#include "korehook/sign/headers.hpp"
 #include "yaml_value.hpp"
 
 namespace korehook::config {
@@ -33,16 +33,6 @@ std::string to_lower(std::string_view s) {
   return out;
 }
 
-bool is_id_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-';
-}
-
-// RFC 9110 tchar.
-bool is_token_char(char c) {
-  if (std::isalnum(static_cast<unsigned char>(c)) != 0) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
 bool is_ip_address(const std::string& text) {
   unsigned char buf[16];
   return inet_pton(AF_INET, text.c_str(), buf) == 1 || inet_pton(AF_INET6, text.c_str(), buf) == 1;
@@ -50,7 +40,7 @@ bool is_ip_address(const std::string& text) {
 
 std::string read_identifier(const Value& v, std::string_view what) {
   std::string id = v.string();
-  if (id.empty() || id.size() > 64 || !std::all_of(id.begin(), id.end(), is_id_char)) {
+  if (!is_valid_identifier(id)) {
     v.fail("invalid " + std::string(what) + " \"" + id +
            "\" (expected 1 to 64 characters of A-Z, a-z, 0-9, '_' or '-')");
   }
@@ -142,12 +132,19 @@ void read_network(const Value& v, Config::Network& network) {
 }
 
 void read_defaults(const Value& v, Config::Defaults& defaults) {
-  const Mapping m = v.mapping({"connect_timeout", "read_timeout", "retry", "max_in_flight"});
+  const Mapping m = v.mapping(
+      {"connect_timeout", "read_timeout", "retry", "max_in_flight", "disable_after"});
   if (auto x = m.get("connect_timeout")) defaults.connect_timeout = x->duration(false);
   if (auto x = m.get("read_timeout")) defaults.read_timeout = x->duration(false);
   if (auto x = m.get("retry")) defaults.retry = read_retry(*x, retry::RetryPolicy{}, "built-in");
   if (auto x = m.get("max_in_flight"))
     defaults.max_in_flight = static_cast<int>(x->integer(1, 1024));
+  if (auto x = m.get("disable_after")) defaults.disable_after = x->duration(true);
+}
+
+void read_secrets(const Value& v, Config::Secrets& secrets) {
+  const Mapping m = v.mapping({"key_file"});
+  if (auto x = m.get("key_file")) secrets.key_file = x->non_empty_string();
 }
 
 void read_delivery(const Value& v, Config::Delivery& delivery) {
@@ -174,23 +171,42 @@ void read_headers(const Value& v, EndpointConfig& ep) {
   std::set<std::string> seen;
   for (const auto& [key, value] : v.entries()) {
     std::string name = key.string();
-    if (name.empty() || !std::all_of(name.begin(), name.end(), is_token_char)) {
-      key.fail("invalid header name (expected an HTTP token: letters, digits and !#$%&'*+-.^_`|~)");
-    }
-    const std::string lowered = to_lower(name);
-    if (sign::is_reserved_header(lowered)) {
-      key.fail("header '" + name +
-               "' is reserved: korehook sets it (expected a custom header name)");
-    }
-    if (!seen.insert(lowered).second) {
+    if (auto problem = validate_header_name(name)) key.fail(*problem);
+    if (!seen.insert(to_lower(name)).second) {
       key.fail("duplicate header (header names are case-insensitive)");
     }
     std::string text = value.string();
-    if (text.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
-      value.fail("header value must not contain CR, LF or NUL");
-    }
+    if (auto problem = validate_header_value(text)) value.fail(*problem);
     ep.headers.emplace_back(std::move(name), std::move(text));
   }
+}
+
+void read_signatures(const Value& v, EndpointConfig& ep) {
+  ep.kore_signature = false;
+  ep.standard_signature = false;
+  for (const Value& item : v.list()) {
+    const std::string scheme = item.string();
+    bool& flag = scheme == "kore" ? ep.kore_signature : ep.standard_signature;
+    if (scheme != "kore" && scheme != "standard") {
+      item.fail("unknown signature scheme \"" + scheme + "\" (expected kore or standard)");
+    }
+    if (flag) item.fail("duplicate signature scheme \"" + scheme + "\"");
+    flag = true;
+  }
+  if (!ep.kore_signature && !ep.standard_signature) {
+    v.fail("must not be empty (expected kore, standard or both)");
+  }
+}
+
+double read_rate_limit(const Value& v) {
+  const std::string text = v.string();
+  char* end = nullptr;
+  const double rate = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size() || !(rate > 0) || rate > kMaxRateLimit) {
+    v.fail("invalid rate limit \"" + text + "\" (expected requests per second, a number above 0 " +
+           "and at most 100000)");
+  }
+  return rate;
 }
 
 // `id_lines` maps the ids seen so far to their line, for duplicate detection.
@@ -198,12 +214,14 @@ EndpointConfig read_endpoint(const Value& v, const Config::Defaults& defaults,
                              std::map<std::string, int>& id_lines) {
   const Mapping m =
       v.mapping({"id", "account", "url", "description", "event_types", "enabled", "connect_timeout",
-                 "read_timeout", "retry", "max_in_flight", "ca_file", "headers"});
+                 "read_timeout", "retry", "max_in_flight", "rate_limit", "disable_after",
+                 "signatures", "ca_file", "headers"});
   EndpointConfig ep;
   ep.connect_timeout = defaults.connect_timeout;
   ep.read_timeout = defaults.read_timeout;
   ep.retry = defaults.retry;
   ep.max_in_flight = defaults.max_in_flight;
+  ep.disable_after = defaults.disable_after;
 
   const Value id = m.require("id", "an endpoint id such as ep_orders");
   ep.id = read_identifier(id, "endpoint id");
@@ -239,6 +257,9 @@ EndpointConfig read_endpoint(const Value& v, const Config::Defaults& defaults,
   if (auto x = m.get("read_timeout")) ep.read_timeout = x->duration(false);
   if (auto x = m.get("retry")) ep.retry = read_retry(*x, defaults.retry, "defaults.retry");
   if (auto x = m.get("max_in_flight")) ep.max_in_flight = static_cast<int>(x->integer(1, 1024));
+  if (auto x = m.get("rate_limit")) ep.rate_limit = read_rate_limit(*x);
+  if (auto x = m.get("disable_after")) ep.disable_after = x->duration(true);
+  if (auto x = m.get("signatures")) read_signatures(*x, ep);
   if (auto x = m.get("ca_file")) ep.ca_file = x->non_empty_string();
   if (auto x = m.get("headers")) read_headers(*x, ep);
   return ep;
@@ -267,7 +288,8 @@ Config parse_config(std::string_view yaml_text, std::string_view source) {
   config.source = std::string(source);
   const Value root(load_document(yaml_text, source), "", YAML::Mark(), config.source);
   const Mapping top =
-      root.mapping({"api", "store", "tls", "network", "defaults", "delivery", "log", "endpoints"});
+      root.mapping({"api", "store", "tls", "network", "defaults", "delivery", "log", "secrets",
+                    "endpoints"});
 
   // Fixed order, whatever the order in the file: endpoints inherit from defaults.
   if (auto x = top.get("api")) read_api(*x, config.api);
@@ -277,6 +299,7 @@ Config parse_config(std::string_view yaml_text, std::string_view source) {
   if (auto x = top.get("defaults")) read_defaults(*x, config.defaults);
   if (auto x = top.get("delivery")) read_delivery(*x, config.delivery);
   if (auto x = top.get("log")) read_log(*x, config.log);
+  if (auto x = top.get("secrets")) read_secrets(*x, config.secrets);
   if (auto x = top.get("endpoints")) {
     std::map<std::string, int> id_lines;  // endpoint id -> line of its first definition
     for (const Value& item : x->list()) {

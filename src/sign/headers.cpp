@@ -74,7 +74,9 @@ Headers attempt_headers(const AttemptInput& in, const SigningKeys& keys) {
     if (keys.active) {
       std::string value;
       append_standard_signature(value, keys.active, in, ts);
-      append_standard_signature(value, keys.previous, in, ts);
+      if (keys.previous_until == 0 || in.now < keys.previous_until) {
+        append_standard_signature(value, keys.previous, in, ts);
+      }
       if (!value.empty()) h.emplace_back("webhook-signature", std::move(value));
     }
   }

@@ -738,7 +738,7 @@ void SqliteStore::list_secrets(std::string account_id, std::optional<SecretStatu
 
 void SqliteStore::update_secret(std::string account_id, std::string secret_id,
                                 std::optional<std::string> name, std::optional<SecretStatus> status,
-                                TimeMs now, Callback<SecretRecord> done) {
+                                Millis /*overlap*/, TimeMs now, Callback<SecretRecord> done) {
   auto body = [this, account_id = std::move(account_id), secret_id = std::move(secret_id),
                name = std::move(name), status, now]() -> Result<SecretRecord> {
     auto current = st_->find_secret(account_id, secret_id);

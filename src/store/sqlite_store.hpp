@@ -60,9 +60,38 @@ class SqliteStore final : public Store {
   void list_secrets(std::string account_id, std::optional<SecretStatus> status, int page_number,
                     int page_size, Callback<SecretPage> done) override;
   void update_secret(std::string account_id, std::string secret_id, std::optional<std::string> name,
-                     std::optional<SecretStatus> status, TimeMs now,
+                     std::optional<SecretStatus> status, Millis overlap, TimeMs now,
                      Callback<SecretRecord> done) override;
   void signing_keys(Callback<std::map<std::string, sign::SigningKeys>> done) override;
+
+  void create_account(AccountRecord account, Callback<AccountRecord> done) override;
+  void get_account(std::string id, Callback<std::optional<AccountRecord>> done) override;
+  void list_accounts(std::optional<std::string> cursor, int limit,
+                     Callback<Page<AccountRecord>> done) override;
+
+  void all_endpoints(Callback<std::vector<EndpointRecord>> done) override;
+  void sync_config_endpoints(std::vector<EndpointRecord> declared, TimeMs now,
+                             Callback<ConfigSync> done) override;
+  void create_endpoint(EndpointRecord endpoint, Callback<EndpointRecord> done) override;
+  void get_endpoint(std::string account_id, std::string id,
+                    Callback<std::optional<EndpointRecord>> done) override;
+  void list_endpoints(std::string account_id, std::optional<std::string> cursor, int limit,
+                      Callback<Page<EndpointRecord>> done) override;
+  void update_endpoint(std::string account_id, std::string id, EndpointSettings settings,
+                       TimeMs now, Callback<EndpointRecord> done) override;
+  void delete_endpoint(std::string account_id, std::string id, TimeMs now,
+                       Callback<int> done) override;
+  void set_endpoint_state(std::string account_id, std::string id, DisabledReason reason,
+                          std::string detail, TimeMs now, Callback<EndpointRecord> done) override;
+  void set_endpoint_failing_since(std::string id, TimeMs since) override;
+
+  void list_deliveries(DeliveryFilter filter, std::optional<std::string> cursor, int limit,
+                       Callback<Page<DeliveryInfo>> done) override;
+  void get_delivery(std::string account_id, std::string id,
+                    Callback<std::optional<DeliveryDetail>> done) override;
+  void redeliver(std::string account_id, std::string id, TimeMs now,
+                 Callback<DeliveryInfo> done) override;
+  void replay(DeliveryFilter filter, TimeMs now, Callback<int> done) override;
   void close() override;
 
   StoreStats stats() const;

@@ -31,7 +31,7 @@ Result<SecretRecord> update(Store& store, const std::string& id, std::optional<s
                             std::optional<SecretStatus> status, TimeMs now,
                             std::string account = "default") {
   return await<SecretRecord>(
-      [&](auto done) { store.update_secret(account, id, name, status, now, done); });
+      [&](auto done) { store.update_secret(account, id, name, status, Millis{0}, now, done); });
 }
 
 SecretPage list(Store& store, std::optional<SecretStatus> status, int page, int size) {

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "korehook/model/endpoint.hpp"
 #include "korehook/net/cidr.hpp"
 #include "korehook/retry/policy.hpp"
 #include "korehook/util/time.hpp"
@@ -21,19 +22,12 @@ class ConfigError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-struct EndpointConfig {
+// An endpoint declared in YAML: the settings of an endpoint (model/endpoint.hpp) plus its id,
+// account and whether it is enabled.
+struct EndpointConfig : EndpointSettings {
   std::string id;  // [A-Za-z0-9_-]{1,64}, unique
   std::string account = "default";
-  std::string url;  // validated with net::parse_https_url
-  std::string description;
-  std::vector<std::string> event_types{"*"};  // validated with route::validate_pattern
   bool enabled = true;
-  Millis connect_timeout{5'000};  // defaults.* when absent
-  Millis read_timeout{15'000};
-  retry::RetryPolicy retry;
-  int max_in_flight = 16;  // 1..1024
-  std::optional<std::string> ca_file;
-  std::vector<std::pair<std::string, std::string>> headers;  // custom static headers
 };
 
 struct Config {
@@ -65,7 +59,14 @@ struct Config {
     Millis read_timeout{15'000};
     retry::RetryPolicy retry;  // {8, 5s, 10h}
     int max_in_flight = 16;
+    Millis disable_after = kDefaultDisableAfter;  // 0: never disable a failing endpoint
   } defaults;
+
+  struct Secrets {
+    // Key that encrypts secrets at rest (64 hex characters); when absent,
+    // $CREDENTIALS_DIRECTORY/korehook.key (systemd LoadCredential=).
+    std::optional<std::string> key_file;
+  } secrets;
 
   struct Delivery {
     Millis shutdown_grace{10'000};  // how long SIGTERM waits for in-flight attempts

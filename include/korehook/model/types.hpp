@@ -3,6 +3,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "korehook/retry/policy.hpp"
@@ -33,17 +34,23 @@ struct EventRecord {
   std::string content_type;
   std::string body;  // exactly the bytes sent (minified JSON or raw)
   std::optional<std::string> idempotency_key;
+  std::optional<std::string> callback_url;  // deliver to this URL only (SPEC §2.1)
   TimeMs created_at = 0;
 };
 
 struct DeliveryRecord {
   std::string id;
   std::string event_id;
-  std::string endpoint_id;
-  std::string token;  // kore-idempotency-token, fixed for the delivery's life
+  std::string endpoint_id;  // empty for the delivery to an event's callback_url
+  std::string token;        // kore-idempotency-token, fixed for the delivery's life
   DeliveryState state = DeliveryState::kPending;
   int attempt_count = 0;
+  // attempt_count when the current retry cycle began: 0, or where a redelivery/replay
+  // started a new one. The retry policy counts attempts from here.
+  int cycle_start = 0;
   TimeMs next_attempt_at = 0;
+  TimeMs created_at = 0;
+  TimeMs updated_at = 0;
 };
 
 struct AttemptRecord {
@@ -54,7 +61,8 @@ struct AttemptRecord {
   std::optional<int> status_code;
   retry::ErrorClass error = retry::ErrorClass::kNone;
   std::string error_detail;      // e.g. the certificate verification error; never a secret
-  std::string response_excerpt;  // at most 4 KiB
+  std::vector<std::pair<std::string, std::string>> response_headers;  // as received, bounded
+  std::string response_excerpt;                                       // at most 4 KiB
 };
 
 struct SecretRecord {

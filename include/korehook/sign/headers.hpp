@@ -18,6 +18,7 @@ using Headers = std::vector<Header>;
 struct SigningKeys {
   std::optional<std::string> active;
   std::optional<std::string> previous;
+  TimeMs previous_until = 0;  // `previous` signs only before this time; 0 = no end
 };
 
 struct AttemptInput {

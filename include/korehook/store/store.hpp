@@ -1,12 +1,15 @@
 #pragma once
 
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "korehook/crypto/sealer.hpp"
+#include "korehook/model/endpoint.hpp"
 #include "korehook/model/types.hpp"
 #include "korehook/sign/headers.hpp"
 #include "korehook/util/result.hpp"
@@ -20,6 +23,7 @@ struct Payload {
   std::string type;
   std::string content_type;
   std::string body;
+  std::optional<std::string> callback_url;  // the event's one target when set (SPEC §2.1)
 };
 
 // A delivery handed to the dispatcher, with its payload.
@@ -63,6 +67,58 @@ struct SecretPage {
   int total = 0;                    // matching the filter, all pages
 };
 
+// A lease that lasts as long as the process: the dispatcher holds the delivery in memory, or
+// its endpoint is disabled (parked). recover() clears such leases at startup, then parks the
+// deliveries of disabled endpoints again.
+inline constexpr TimeMs kLeaseHeld = std::numeric_limits<TimeMs>::max() / 2;
+// The lease of a delivery whose endpoint is disabled: never claimed; enabling the endpoint
+// sets it back to 0 (only this value, so deliveries held in memory are not released).
+inline constexpr TimeMs kLeaseParked = kLeaseHeld + 1;
+
+// One page of a cursor-paginated list. The cursor is opaque to callers.
+template <class T>
+struct Page {
+  std::vector<T> items;
+  std::optional<std::string> next_cursor;  // nullopt on the last page
+};
+
+struct AccountRecord {
+  std::string id;
+  std::string name;
+  TimeMs created_at = 0;
+};
+
+// A delivery with what the API shows next to it.
+struct DeliveryInfo {
+  DeliveryRecord delivery;
+  std::string account_id;
+  std::string event_type;
+  std::optional<std::string> callback_url;
+};
+
+struct DeliveryDetail {
+  DeliveryInfo info;
+  std::vector<AttemptRecord> attempts;  // by number
+};
+
+// Filter of list_deliveries() and replay(). Times apply to the delivery's created_at:
+// since inclusive, until exclusive.
+struct DeliveryFilter {
+  std::string account_id;
+  std::optional<std::string> endpoint_id;
+  std::optional<DeliveryState> state;
+  std::optional<std::string> event_type;
+  std::optional<TimeMs> since;
+  std::optional<TimeMs> until;
+};
+
+// What sync_config_endpoints() did.
+struct ConfigSync {
+  std::vector<EndpointRecord> endpoints;  // every endpoint of every account, after the sync
+  int removed = 0;                        // config endpoints no longer declared
+  int cancelled = 0;                      // their live deliveries, now cancelled
+};
+
 template <class T>
 using Callback = std::function<void(Result<T>)>;
 
@@ -78,7 +134,8 @@ class Store {
   virtual ~Store() = default;
 
   // Startup, before any other call: deliveries left in_flight or leased by a previous run
-  // become pending, due now (token and attempt count kept). Returns how many were recovered.
+  // become pending, due now (token and attempt count kept); then those of disabled endpoints
+  // are parked again (kLeaseParked). Returns how many were recovered.
   virtual Result<int> recover(TimeMs now) = 0;
 
   // All or nothing: the events and their deliveries, or nothing. A repeated
@@ -114,11 +171,72 @@ class Store {
   virtual void create_secret(SecretRecord proto, Callback<SecretRecord> done) = 0;
   virtual void list_secrets(std::string account_id, std::optional<SecretStatus> status,
                             int page_number, int page_size, Callback<SecretPage> done) = 0;
+  // `overlap` > 0 with status active: the secret this activation disables keeps signing the
+  // Standard Webhooks header (as `previous`) until now + overlap.
   virtual void update_secret(std::string account_id, std::string secret_id,
                              std::optional<std::string> name, std::optional<SecretStatus> status,
-                             TimeMs now, Callback<SecretRecord> done) = 0;
-  // The active secret of every account that has one.
+                             Millis overlap, TimeMs now, Callback<SecretRecord> done) = 0;
+  // The active secret of every account that has one, with the previous one while its overlap
+  // runs (SigningKeys::previous_until).
   virtual void signing_keys(Callback<std::map<std::string, sign::SigningKeys>> done) = 0;
+
+  // --- Accounts. Errors: `conflict` (create: the id exists).
+  virtual void create_account(AccountRecord account, Callback<AccountRecord> done) = 0;
+  virtual void get_account(std::string id, Callback<std::optional<AccountRecord>> done) = 0;
+  // By id; `cursor` from the previous page.
+  virtual void list_accounts(std::optional<std::string> cursor, int limit,
+                             Callback<Page<AccountRecord>> done) = 0;
+
+  // --- Endpoints. Header values are sealed at rest. Errors: `not_found` (account or
+  // endpoint), `conflict` (create: the id exists), `declared_in_config` (update or delete
+  // of an endpoint declared in YAML: message says to change the file).
+
+  // Every endpoint of every account (for the dispatcher's targets).
+  virtual void all_endpoints(Callback<std::vector<EndpointRecord>> done) = 0;
+  // Upserts the YAML endpoints (source kConfig) and deletes config endpoints no longer
+  // declared (their pending/in-flight deliveries become cancelled). An id used by an API
+  // endpoint is a `conflict` and nothing changes. A declared endpoint keeps a runtime
+  // disable (manual, gone, failing) across syncs; `enabled: false` in YAML (kConfig) wins.
+  virtual void sync_config_endpoints(std::vector<EndpointRecord> declared, TimeMs now,
+                                     Callback<ConfigSync> done) = 0;
+  // `endpoint` carries id, account_id, settings, created_at; source becomes kApi.
+  virtual void create_endpoint(EndpointRecord endpoint, Callback<EndpointRecord> done) = 0;
+  virtual void get_endpoint(std::string account_id, std::string id,
+                            Callback<std::optional<EndpointRecord>> done) = 0;
+  // In creation order; `cursor` from the previous page.
+  virtual void list_endpoints(std::string account_id, std::optional<std::string> cursor,
+                              int limit, Callback<Page<EndpointRecord>> done) = 0;
+  // Replaces the settings of an API endpoint (matched by account_id and id).
+  virtual void update_endpoint(std::string account_id, std::string id, EndpointSettings settings,
+                               TimeMs now, Callback<EndpointRecord> done) = 0;
+  // Deletes an API endpoint; its pending/in-flight deliveries become cancelled. Answers how
+  // many were cancelled.
+  virtual void delete_endpoint(std::string account_id, std::string id, TimeMs now,
+                               Callback<int> done) = 0;
+  // Enables (reason kNone) or disables any endpoint, config ones included. Disabling parks its
+  // pending and in-flight deliveries (lease kLeaseParked, whatever their lease was); enabling
+  // unparks them (lease 0 where it was kLeaseParked; due as before) and clears failing_since. `account_id` empty: any account (the dispatcher's own
+  // 410/failing decisions).
+  virtual void set_endpoint_state(std::string account_id, std::string id, DisabledReason reason,
+                                  std::string detail, TimeMs now,
+                                  Callback<EndpointRecord> done) = 0;
+  // Fire-and-forget: the start of the endpoint's failing streak (0: it succeeded again).
+  virtual void set_endpoint_failing_since(std::string id, TimeMs since) = 0;
+
+  // --- Deliveries (scoped by the event's account).
+  // Newest first; `cursor` from the previous page.
+  virtual void list_deliveries(DeliveryFilter filter, std::optional<std::string> cursor,
+                               int limit, Callback<Page<DeliveryInfo>> done) = 0;
+  virtual void get_delivery(std::string account_id, std::string id,
+                            Callback<std::optional<DeliveryDetail>> done) = 0;
+  // A delivered, failed or cancelled delivery becomes pending, due now, same token; a new
+  // retry cycle starts (cycle_start = attempt_count). `conflict` when it is pending or in
+  // flight. Parked at once when its endpoint is disabled.
+  virtual void redeliver(std::string account_id, std::string id, TimeMs now,
+                         Callback<DeliveryInfo> done) = 0;
+  // redeliver() for every delivery matching `filter` (state must be delivered, failed or
+  // cancelled). Answers how many were requeued.
+  virtual void replay(DeliveryFilter filter, TimeMs now, Callback<int> done) = 0;
 
   // Commits what is queued, stops the store thread, closes the database. Idempotent.
   virtual void close() = 0;
@@ -127,6 +245,10 @@ class Store {
 struct SqliteOptions {
   std::string path;
   bool fsync = true;  // synchronous=FULL; NORMAL otherwise
+  // Seals secrets and endpoint headers at rest. Required for secrets and endpoints with
+  // headers (`store_error` without it). The first key used is recorded (as a sealed check
+  // value); opening with another key throws.
+  std::optional<crypto::Key> secrets_key;
 };
 
 // Opens (creating and migrating as needed) a SQLite store. Throws std::runtime_error with a
