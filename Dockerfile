@@ -16,5 +16,7 @@ RUN apt-get update -qq \
 COPY --from=build /src/build/korehookd /src/build/korehook /usr/local/bin/
 COPY config/korehook.example.yaml /etc/korehook/korehook.yaml
 WORKDIR /var/lib/korehook
+# The example config reads the secrets key from ./var/secrets.key: mount it there (64 hex
+# characters, `openssl rand -hex 32`), e.g. -v /etc/korehook/secrets.key:/var/lib/korehook/var/secrets.key:ro
 VOLUME ["/var/lib/korehook", "/run/korehook"]
 ENTRYPOINT ["/usr/local/bin/korehookd", "--config", "/etc/korehook/korehook.yaml"]

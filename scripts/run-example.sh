@@ -7,4 +7,9 @@ cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
 BUILD_DIR=${BUILD_DIR:-build} bash scripts/build.sh
+mkdir -p run var
+if [ ! -s var/secrets.key ]; then
+  (umask 077 && openssl rand -hex 32 > var/secrets.key)
+  echo "created var/secrets.key (the key that encrypts secrets at rest)"
+fi
 exec "${BUILD_DIR:-build}/korehookd" --config config/korehook.example.yaml

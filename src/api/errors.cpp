@@ -24,7 +24,10 @@ Response error_response(int status, std::string_view code, std::string_view mess
 Response error_response(const Error& error) {
   int status = 400;
   if (error.code == "not_found") status = 404;
-  if (error.code == "invalid_transition" || error.code == "conflict") status = 409;
+  if (error.code == "invalid_transition" || error.code == "conflict" ||
+      error.code == "declared_in_config") {
+    status = 409;
+  }
   if (error.code == "store_error") status = 503;
   return error_response(status, error.code, error.message);
 }

@@ -13,6 +13,7 @@
 
 #include "korehook/api/handlers.hpp"
 #include "korehook/api/server.hpp"
+#include "korehook/crypto/sealer.hpp"
 #include "korehook/delivery/sender.hpp"
 #include "korehook/net/url.hpp"
 #include "korehook/store/store.hpp"
@@ -22,24 +23,49 @@ namespace korehook::app {
 
 namespace asio = boost::asio;
 
-std::vector<dispatch::Target> targets_from_config(const config::Config& config) {
-  std::vector<dispatch::Target> targets;
+// The endpoints declared in the config, as the store keeps them.
+std::vector<EndpointRecord> endpoints_from_config(const config::Config& config, TimeMs now) {
+  std::vector<EndpointRecord> out;
   for (const auto& ep : config.endpoints) {
-    dispatch::Target t;
-    t.id = ep.id;
-    t.account_id = ep.account;
-    t.url = net::parse_https_url(ep.url).value();  // validated by the config loader
-    t.event_types = ep.event_types;
-    t.enabled = ep.enabled;
-    t.connect_timeout = ep.connect_timeout;
-    t.read_timeout = ep.read_timeout;
-    t.retry = ep.retry;
-    t.max_in_flight = ep.max_in_flight;
-    t.ca_file = ep.ca_file;
-    t.headers = ep.headers;
-    targets.push_back(std::move(t));
+    EndpointRecord r;
+    r.id = ep.id;
+    r.account_id = ep.account;
+    r.source = EndpointSource::kConfig;
+    r.settings = ep;  // the EndpointSettings part
+    r.disabled_reason = ep.enabled ? DisabledReason::kNone : DisabledReason::kConfig;
+    if (!ep.enabled) r.disabled_detail = "enabled: false in the configuration";
+    r.created_at = now;
+    r.updated_at = now;
+    out.push_back(std::move(r));
   }
-  return targets;
+  return out;
+}
+
+// What endpoints created through the API, and callbacks, get by default.
+EndpointSettings endpoint_defaults(const config::Config& config) {
+  EndpointSettings s;
+  s.connect_timeout = config.defaults.connect_timeout;
+  s.read_timeout = config.defaults.read_timeout;
+  s.retry = config.defaults.retry;
+  s.max_in_flight = config.defaults.max_in_flight;
+  s.disable_after = config.defaults.disable_after;
+  return s;
+}
+
+// The key that seals secrets at rest. Throws std::runtime_error with what to do.
+crypto::Key load_secrets_key(const config::Config& config) {
+  const std::optional<std::string> path = crypto::key_file_path(config.secrets.key_file);
+  if (!path) {
+    throw std::runtime_error(
+        "no secrets key: secrets are encrypted at rest and need a 32-byte key. Set "
+        "secrets.key_file in " +
+        config.source +
+        " (create the file with: openssl rand -hex 32 > FILE && chmod 600 FILE), or give "
+        "korehookd the systemd credential korehook.key (LoadCredential=korehook.key:FILE)");
+  }
+  Result<crypto::Key> key = crypto::load_key_file(*path);
+  if (!key.ok()) throw std::runtime_error(key.error().message);
+  return *key;
 }
 
 void setup_logging(const std::string& level) {
@@ -73,7 +99,7 @@ class Daemon {
     log->info("korehookd {} starting config={}", version(), config_path_);
 
     store_ = store::open_sqlite_store(
-        store::SqliteOptions{config_.store.path, config_.store.fsync},
+        store::SqliteOptions{config_.store.path, config_.store.fsync, load_secrets_key(config_)},
         [this](std::function<void()> fn) { asio::post(io_, std::move(fn)); });
     auto recovered = store_->recover(clock_.now_ms());
     if (!recovered.ok()) {
@@ -90,30 +116,36 @@ class Daemon {
 
     dispatch::DispatcherOptions dispatch_options;
     dispatch_options.memory_queue = config_.delivery.memory_queue;
+    dispatch_options.callback = callback_target(config_);
     dispatcher_.emplace(io_, *store_, *sender_, clock_, random_, dispatch_options);
-    dispatcher_->set_targets(targets_from_config(config_));
 
-    api_.emplace(*store_, *dispatcher_, clock_, random_);
-    api::ServerOptions server_options;
-    server_options.socket_path = config_.api.socket;
-    server_options.max_body_bytes = config_.api.max_body_bytes;
-    server_options.max_connections = config_.api.max_connections;
-    server_.emplace(io_, server_options, [this](api::Request req, api::Respond respond) {
-      api_->handle(std::move(req), std::move(respond));
-    });
-    server_->start();
+    api::ApiOptions api_options;
+    api_options.endpoint_defaults = endpoint_defaults(config_);
+    api_.emplace(*store_, *dispatcher_, clock_, random_, std::move(api_options));
 
-    // Sign with the stored keys before the first delivery goes out.
-    store_->signing_keys([this](Result<std::map<std::string, sign::SigningKeys>> keys) {
-      if (!keys.ok()) {
-        spdlog::error("loading signing keys failed: {}", keys.error().message);
-      } else {
-        dispatcher_->set_signing_keys(std::move(*keys));
-      }
-      dispatcher_->start();
-      sd_notify(0, "READY=1");
-      spdlog::info("ready endpoints={}", config_.endpoints.size());
-    });
+    // The config's endpoints into the store, then every endpoint into the dispatcher; then
+    // the signing keys; then the API and deliveries start.
+    store_->sync_config_endpoints(
+        endpoints_from_config(config_, clock_.now_ms()), clock_.now_ms(),
+        [this](Result<store::ConfigSync> sync) {
+          if (!sync.ok()) {
+            spdlog::critical("endpoints of {}: {}", config_path_, sync.error().message);
+            exit_code_ = 1;
+            return stop_now();
+          }
+          set_targets(sync->endpoints);
+          store_->signing_keys([this](Result<std::map<std::string, sign::SigningKeys>> keys) {
+            if (!keys.ok()) {
+              spdlog::error("loading signing keys failed: {}", keys.error().message);
+            } else {
+              dispatcher_->set_signing_keys(std::move(*keys));
+            }
+            if (!start_server()) return;
+            dispatcher_->start();
+            sd_notify(0, "READY=1");
+            spdlog::info("ready endpoints={}", endpoint_count_);
+          });
+        });
 
     wait_for_signals();
     start_watchdog();
@@ -123,6 +155,52 @@ class Daemon {
   }
 
  private:
+  static dispatch::Target callback_target(const config::Config& config) {
+    dispatch::Target t;
+    const EndpointSettings s = endpoint_defaults(config);
+    t.connect_timeout = s.connect_timeout;
+    t.read_timeout = s.read_timeout;
+    t.retry = s.retry;
+    t.max_in_flight = s.max_in_flight;
+    return t;
+  }
+
+  void set_targets(const std::vector<EndpointRecord>& endpoints) {
+    std::vector<dispatch::Target> targets;
+    for (const auto& e : endpoints) targets.push_back(dispatch::target_from_endpoint(e));
+    endpoint_count_ = targets.size();
+    dispatcher_->set_targets(std::move(targets));
+  }
+
+  bool start_server() {
+    api::ServerOptions server_options;
+    server_options.socket_path = config_.api.socket;
+    server_options.max_body_bytes = config_.api.max_body_bytes;
+    server_options.max_connections = config_.api.max_connections;
+    server_.emplace(io_, server_options, [this](api::Request req, api::Respond respond) {
+      api_->handle(std::move(req), std::move(respond));
+    });
+    try {
+      server_->start();
+    } catch (const std::exception& e) {
+      spdlog::critical("{}", e.what());
+      exit_code_ = 1;
+      stop_now();
+      return false;
+    }
+    return true;
+  }
+
+  // Startup failed after the store was opened: stop without draining.
+  void stop_now() {
+    signals_.cancel();
+    reload_signal_.cancel();
+    watchdog_timer_.cancel();
+    store_->close();
+    work_guard_.reset();
+    io_.stop();
+  }
+
   void wait_for_signals() {
     signals_.async_wait([this](boost::system::error_code ec, int signal) {
       if (!ec) shutdown(signal);
@@ -146,9 +224,20 @@ class Daemon {
         spdlog::warn("reload: api.socket and store.path changes take effect at the next start");
       }
       spdlog::set_level(spdlog::level::from_str(next.log.level));
-      dispatcher_->set_targets(targets_from_config(next));
-      spdlog::info("reloaded config={} endpoints={}", config_path_, next.endpoints.size());
-      config_ = std::move(next);
+      auto endpoints = endpoints_from_config(next, clock_.now_ms());
+      auto pending = std::make_shared<config::Config>(std::move(next));
+      store_->sync_config_endpoints(
+          std::move(endpoints), clock_.now_ms(), [this, pending](Result<store::ConfigSync> sync) {
+            if (!sync.ok()) {
+              spdlog::error("reload failed, keeping the running configuration: {}",
+                            sync.error().message);
+              return;
+            }
+            set_targets(sync->endpoints);
+            spdlog::info("reloaded config={} endpoints={} removed={} cancelled={}", config_path_,
+                         endpoint_count_, sync->removed, sync->cancelled);
+            config_ = std::move(*pending);
+          });
     } catch (const std::exception& e) {
       spdlog::error("reload failed, keeping the running configuration: {}", e.what());
     }
@@ -162,7 +251,7 @@ class Daemon {
     reload_signal_.cancel();
     watchdog_timer_.cancel();
     api_->set_draining();
-    server_->stop();
+    if (server_) server_->stop();
     dispatcher_->stop(config_.delivery.shutdown_grace, [this] {
       store_->close();  // commits the attempts recorded so far
       sender_->close_idle();
@@ -201,6 +290,7 @@ class Daemon {
   std::optional<dispatch::Dispatcher> dispatcher_;
   std::optional<api::Api> api_;
   std::optional<api::Server> server_;
+  std::size_t endpoint_count_ = 0;
   int exit_code_ = 0;
 };
 

@@ -1,6 +1,7 @@
 #include "korehook/dispatch/dispatcher.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <deque>
@@ -8,6 +9,7 @@
 #include <unordered_map>
 
 #include "korehook/route/filter.hpp"
+#include "korehook/util/time.hpp"
 #include "log/log.hpp"
 
 namespace korehook::dispatch {
@@ -18,8 +20,9 @@ namespace {
 
 // A delivery held in memory by this process: leased "for as long as the process lives".
 // recover() clears every lease at startup, so a crash never strands work.
-constexpr TimeMs kHeld = std::numeric_limits<TimeMs>::max() / 2;
+constexpr TimeMs kHeld = store::kLeaseHeld;
 constexpr TimeMs kNever = std::numeric_limits<TimeMs>::max();
+constexpr std::string_view kCallbackKeyPrefix = "callback ";
 
 spdlog::logger& logger() { return log::get("dispatch"); }
 
@@ -30,6 +33,10 @@ struct Dispatcher::Impl {
     std::deque<store::Work> ready;
     int in_flight = 0;
     bool listed = false;  // in ready_targets
+    // Token bucket of the target's rate limit: up to one second of requests in a burst.
+    double tokens = 0;
+    TimeMs refilled_at = 0;
+    std::unique_ptr<asio::steady_timer> rate_timer;  // armed while waiting for a token
   };
 
   asio::io_context& io;
@@ -40,17 +47,18 @@ struct Dispatcher::Impl {
   DispatcherOptions options;
 
   std::unordered_map<std::string, Target> targets;
+  // Callback deliveries wait per origin ("callback host:port"), with options.callback settings.
+  std::unordered_map<std::string, Target> callback_targets;
   std::map<std::string, sign::SigningKeys> keys;
   std::unordered_map<std::string, TargetState> states;
   std::deque<std::string> ready_targets;         // round robin over targets with due work
   std::multimap<TimeMs, store::Work> scheduled;  // retries due within the horizon
-  std::vector<store::Work> parked;               // for disabled targets
   asio::steady_timer retry_timer;
   TimeMs retry_timer_at = kNever;
   asio::steady_timer cold_timer;
   TimeMs cold_timer_at = kNever;
 
-  std::size_t in_memory = 0;  // ready + scheduled + in flight + parked
+  std::size_t in_memory = 0;  // ready + scheduled + in flight
   std::size_t reserved = 0;
   std::size_t in_flight = 0;
   bool cold = false;  // the store may hold unleased due work
@@ -72,40 +80,99 @@ struct Dispatcher::Impl {
         cold_timer(io),
         grace_timer(io) {}
 
+  // The queue a delivery waits in: its endpoint id, or "callback <origin>" for a delivery to
+  // the event's callback_url. Empty when a callback URL no longer parses (cannot happen for
+  // URLs validated at submission).
+  std::string queue_key(const store::Work& work) const {
+    if (!work.delivery.endpoint_id.empty()) return work.delivery.endpoint_id;
+    if (!work.payload || !work.payload->callback_url) return {};
+    auto url = net::parse_https_url(*work.payload->callback_url);
+    if (!url.ok()) return {};
+    return std::string(kCallbackKeyPrefix) + url->origin();
+  }
+
+  // The target behind a queue key; a callback origin gets one on first use.
+  Target* target_for(const std::string& key) {
+    if (key.starts_with(kCallbackKeyPrefix)) {
+      auto [it, inserted] = callback_targets.try_emplace(key, options.callback);
+      if (inserted) it->second.id = key;
+      return &it->second;
+    }
+    auto it = targets.find(key);
+    return it == targets.end() ? nullptr : &it->second;
+  }
+
+  // Memory no longer holds `work`: its endpoint is disabled, and the store has parked it.
+  // (The store keeps it leased; enabling the endpoint releases it.)
+  void forget(const store::Work& work, std::string_view why) {
+    logger().debug("delivery={} endpoint={} leaves memory: {}", work.delivery.id,
+                   work.delivery.endpoint_id, why);
+    --in_memory;
+  }
+
   void make_ready(store::Work work) {
-    const std::string target_id = work.delivery.endpoint_id;  // a copy: `work` moves below
-    auto target = targets.find(target_id);
-    if (target == targets.end()) {
-      // The endpoint was removed from the configuration: nowhere to deliver. Cancelling keeps
-      // such deliveries from filling memory (they would otherwise wait forever).
-      logger().warn("delivery={} endpoint={} cancelled: endpoint not configured", work.delivery.id,
-                    target_id);
+    const std::string key = queue_key(work);
+    Target* target = key.empty() ? nullptr : target_for(key);
+    if (target == nullptr) {
+      // The endpoint was deleted or removed from the configuration: nowhere to deliver.
+      // Cancelling keeps such deliveries from filling memory (they would wait forever).
+      logger().warn("delivery={} endpoint={} cancelled: endpoint does not exist", work.delivery.id,
+                    work.delivery.endpoint_id);
       store.cancel_deliveries({work.delivery.id});
       --in_memory;
       return;
     }
-    if (!target->second.enabled) {
-      logger().info("delivery={} endpoint={} parked: endpoint disabled", work.delivery.id,
-                    target_id);
-      parked.push_back(std::move(work));
-      return;
-    }
-    auto& state = states[target_id];
+    if (!target->enabled) return forget(work, "endpoint disabled");
+    auto& state = states[key];
     state.ready.push_back(std::move(work));
-    if (!state.listed) {
-      state.listed = true;
-      ready_targets.push_back(target_id);
+    list(key, state);
+  }
+
+  void list(const std::string& key, TargetState& state) {
+    if (state.listed || state.ready.empty()) return;
+    state.listed = true;
+    ready_targets.push_back(key);
+  }
+
+  // Takes a token of the target's rate limit; when there is none, arms the state's timer for
+  // the next one and answers false.
+  bool take_token(const std::string& key, const Target& target, TargetState& state, TimeMs now) {
+    if (!target.rate_limit) return true;
+    const double rate = *target.rate_limit;  // per second
+    const double burst = std::max(1.0, rate);
+    if (state.refilled_at == 0) {
+      state.tokens = burst;
+    } else {
+      state.tokens = std::min(burst, state.tokens + static_cast<double>(now - state.refilled_at) *
+                                                        rate / 1000.0);
     }
+    state.refilled_at = now;
+    if (state.tokens >= 1.0) {
+      state.tokens -= 1.0;
+      return true;
+    }
+    if (!state.rate_timer) state.rate_timer = std::make_unique<asio::steady_timer>(io);
+    const auto wait = Millis(static_cast<TimeMs>(std::ceil((1.0 - state.tokens) * 1000.0 / rate)));
+    state.rate_timer->expires_after(std::max(wait, Millis(1)));
+    state.rate_timer->async_wait([this, key](boost::system::error_code ec) {
+      if (ec) return;
+      auto it = states.find(key);
+      if (it == states.end()) return;
+      list(key, it->second);
+      pump();
+    });
+    return false;
   }
 
   void pump() {
     std::size_t rounds = ready_targets.size();
+    const TimeMs now = clock.now_ms();
     while (!stopping && rounds-- > 0) {
-      std::string id = std::move(ready_targets.front());
+      std::string key = std::move(ready_targets.front());
       ready_targets.pop_front();
-      auto& state = states[id];
+      auto& state = states[key];
       state.listed = false;
-      const Target* target = find(id);
+      Target* target = target_for(key);
       if (target == nullptr || !target->enabled) {  // removed or disabled meanwhile
         auto ready = std::move(state.ready);
         state.ready.clear();
@@ -113,15 +180,75 @@ struct Dispatcher::Impl {
         continue;
       }
       while (state.in_flight < target->max_in_flight && !state.ready.empty()) {
+        if (!take_token(key, *target, state, now)) break;  // listed again by the rate timer
         store::Work work = std::move(state.ready.front());
         state.ready.pop_front();
-        start_attempt(*target, state, std::move(work));
+        start_attempt(key, *target, state, std::move(work));
       }
       // Targets at their in-flight limit are listed again when an attempt completes.
     }
   }
 
-  void start_attempt(const Target& target, TargetState& state, store::Work work) {
+  // Drops from memory the waiting work of a target that is now disabled (parked by the store)
+  // or gone (cancelled by the store).
+  void drop_waiting(const std::string& key, std::string_view why) {
+    auto it = states.find(key);
+    if (it != states.end()) {
+      for (const auto& work : it->second.ready) forget(work, why);
+      it->second.ready.clear();
+    }
+    for (auto s = scheduled.begin(); s != scheduled.end();) {
+      if (s->second.delivery.endpoint_id == key) {
+        forget(s->second, why);
+        s = scheduled.erase(s);
+      } else {
+        ++s;
+      }
+    }
+  }
+
+  // 410 Gone or failing too long: disabled here and in the store (which parks its deliveries).
+  void disable(Target& target, DisabledReason reason, std::string detail) {
+    target.enabled = false;
+    logger().warn("endpoint={} disabled reason={} detail=\"{}\"", target.id, to_string(reason),
+                  detail);
+    drop_waiting(target.id, "endpoint disabled");
+    store.set_endpoint_state("", target.id, reason, std::move(detail), clock.now_ms(),
+                             [id = target.id](Result<EndpointRecord> r) {
+                               if (!r.ok()) {
+                                 logger().error("disabling endpoint={} failed: {}", id,
+                                                r.error().message);
+                               }
+                             });
+  }
+
+  // Failing streaks and automatic disabling of endpoints (not of callbacks).
+  void track_health(Target& target, const delivery::SendResult& result, TimeMs now) {
+    if (result.status && *result.status == 410) {
+      return disable(target, DisabledReason::kGone, "the receiver answered 410 Gone");
+    }
+    const bool ok = result.error == retry::ErrorClass::kNone;
+    if (ok) {
+      if (target.failing_since != 0) {
+        target.failing_since = 0;
+        store.set_endpoint_failing_since(target.id, 0);
+      }
+      return;
+    }
+    if (target.failing_since == 0) {
+      target.failing_since = now;
+      store.set_endpoint_failing_since(target.id, now);
+      return;
+    }
+    if (target.disable_after.count() > 0 &&
+        now - target.failing_since >= target.disable_after.count()) {
+      disable(target, DisabledReason::kFailing,
+              "every attempt failed since " + format_rfc3339(target.failing_since));
+    }
+  }
+
+  void start_attempt(const std::string& key, const Target& target, TargetState& state,
+                     store::Work work) {
     ++state.in_flight;
     ++in_flight;
     ++counters.attempts;
@@ -131,8 +258,13 @@ struct Dispatcher::Impl {
     logger().debug("delivery={} endpoint={} attempt={} start", work.delivery.id, target.id, number);
 
     const store::Payload& payload = *work.payload;
+    delivery::SendRequest request;
+    request.url = target.url;
+    if (work.delivery.endpoint_id.empty()) {
+      request.url = net::parse_https_url(*payload.callback_url).value();  // checked in queue_key
+    }
     sign::AttemptInput input;
-    input.url = target.url.url;
+    input.url = request.url.url;
     input.token = work.delivery.token;
     input.content_type = payload.content_type;
     input.body = payload.body;
@@ -141,33 +273,39 @@ struct Dispatcher::Impl {
     input.standard = target.standard_signature;
     static const sign::SigningKeys kNoKeys;
     auto keys_it = keys.find(payload.account_id);
-    delivery::SendRequest request;
     request.headers =
         sign::attempt_headers(input, keys_it == keys.end() ? kNoKeys : keys_it->second);
     request.headers.insert(request.headers.end(), target.headers.begin(), target.headers.end());
-    request.url = target.url;
     request.body = std::shared_ptr<const std::string>(work.payload, &work.payload->body);
     request.connect_timeout = target.connect_timeout;
     request.read_timeout = target.read_timeout;
     request.ca_file = target.ca_file;
 
-    sender.send(std::move(request),
-                [this, number, work = std::move(work)](delivery::SendResult result) mutable {
-                  on_result(std::move(work), number, std::move(result));
-                });
+    sender.send(std::move(request), [this, key, number, work = std::move(work)](
+                                        delivery::SendResult result) mutable {
+      on_result(key, std::move(work), number, std::move(result));
+    });
   }
 
-  void on_result(store::Work work, int number, delivery::SendResult result) {
-    const std::string target_id = work.delivery.endpoint_id;  // a copy: `work` may move below
+  void on_result(const std::string& key, store::Work work, int number,
+                 delivery::SendResult result) {
     --in_flight;
-    auto& state = states[target_id];
+    auto& state = states[key];
     --state.in_flight;
     const TimeMs now = clock.now_ms();
 
+    Target* target = target_for(key);
+    if (target != nullptr && !work.delivery.endpoint_id.empty() && target->enabled) {
+      track_health(*target, result, now);
+    }
+    // Disabled now or meanwhile: the delivery stays pending, parked in the store.
+    const bool parked = target != nullptr && !target->enabled;
+
     retry::AttemptOutcome outcome{result.status, result.error, result.retry_after};
-    retry::RetryPolicy policy;
-    if (const Target* target = find(target_id)) policy = target->retry;
-    const retry::Decision decision = retry::decide(policy, number, outcome, now, random);
+    const retry::RetryPolicy policy = target != nullptr ? target->retry : options.callback.retry;
+    // Attempts count from the start of the current cycle (a redelivery starts a new one).
+    const int in_cycle = std::max(1, number - work.delivery.cycle_start);
+    const retry::Decision decision = retry::decide(policy, in_cycle, outcome, now, random);
 
     store::AttemptDone done;
     done.attempt.delivery_id = work.delivery.id;
@@ -177,6 +315,7 @@ struct Dispatcher::Impl {
     done.attempt.status_code = result.status;
     done.attempt.error = result.error;
     done.attempt.error_detail = std::move(result.error_detail);
+    done.attempt.response_headers = std::move(result.response_headers);
     done.attempt.response_excerpt = std::move(result.response_excerpt);
     work.delivery.attempt_count = number;
 
@@ -189,6 +328,30 @@ struct Dispatcher::Impl {
       logger().debug("delivery={} detail={}", work.delivery.id, done.attempt.error_detail);
     }
 
+    if (parked && decision.verdict != retry::Verdict::kDelivered) {
+      done.new_state = DeliveryState::kPending;
+      done.next_attempt_at =
+          decision.verdict == retry::Verdict::kRetry ? decision.next_attempt_at : now;
+      done.lease_until = store::kLeaseParked;
+      forget(work, "endpoint disabled");
+    } else {
+      switch_verdict(decision, now, work, done);
+    }
+    store.complete_attempts({std::move(done)}, [](Result<Unit> r) {
+      if (!r.ok()) logger().error("recording an attempt failed: {}", r.error().message);
+    });
+
+    list(key, state);
+    if (stopping) {
+      if (in_flight == 0) finish_stop();
+      return;
+    }
+    pump();
+    maybe_fetch();
+  }
+
+  void switch_verdict(const retry::Decision& decision, TimeMs now, store::Work& work,
+                      store::AttemptDone& done) {
     switch (decision.verdict) {
       case retry::Verdict::kDelivered:
         done.new_state = DeliveryState::kDelivered;
@@ -200,7 +363,7 @@ struct Dispatcher::Impl {
         ++counters.failed;
         --in_memory;
         logger().warn("delivery={} endpoint={} failed after {} attempts", work.delivery.id,
-                      work.delivery.endpoint_id, number);
+                      work.delivery.endpoint_id, done.attempt.number);
         break;
       case retry::Verdict::kRetry:
         done.new_state = DeliveryState::kPending;
@@ -217,20 +380,6 @@ struct Dispatcher::Impl {
         }
         break;
     }
-    store.complete_attempts({std::move(done)}, [](Result<Unit> r) {
-      if (!r.ok()) logger().error("recording an attempt failed: {}", r.error().message);
-    });
-
-    if (!state.ready.empty() && !state.listed) {
-      state.listed = true;
-      ready_targets.push_back(target_id);
-    }
-    if (stopping) {
-      if (in_flight == 0) finish_stop();
-      return;
-    }
-    pump();
-    maybe_fetch();
   }
 
   const Target* find(const std::string& id) const {
@@ -344,17 +493,62 @@ Dispatcher::Dispatcher(asio::io_context& io, store::Store& store, delivery::Send
 
 Dispatcher::~Dispatcher() = default;
 
+Target target_from_endpoint(const EndpointRecord& endpoint) {
+  const EndpointSettings& s = endpoint.settings;
+  Target t;
+  t.id = endpoint.id;
+  t.account_id = endpoint.account_id;
+  t.url = net::parse_https_url(s.url).value();  // validated before it was stored
+  t.event_types = s.event_types;
+  t.enabled = endpoint.enabled();
+  t.connect_timeout = s.connect_timeout;
+  t.read_timeout = s.read_timeout;
+  t.retry = s.retry;
+  t.max_in_flight = s.max_in_flight;
+  t.rate_limit = s.rate_limit;
+  t.disable_after = s.disable_after;
+  t.failing_since = endpoint.failing_since;
+  t.ca_file = s.ca_file;
+  t.headers = s.headers;
+  t.kore_signature = s.kore_signature;
+  t.standard_signature = s.standard_signature;
+  return t;
+}
+
 void Dispatcher::set_targets(std::vector<Target> targets) {
+  std::vector<std::string> old_ids;
+  for (const auto& [id, target] : impl_->targets) old_ids.push_back(id);
   impl_->targets.clear();
   for (auto& t : targets) {
     std::string id = t.id;
     impl_->targets.emplace(std::move(id), std::move(t));
   }
-  // Parked work may have a usable target now.
-  auto parked = std::move(impl_->parked);
-  impl_->parked.clear();
-  for (auto& work : parked) impl_->make_ready(std::move(work));
+  for (const auto& id : old_ids) {
+    const Target* now = impl_->find(id);
+    if (now == nullptr) remove_target(id);
+  }
+  for (const auto& [id, target] : impl_->targets) {
+    if (!target.enabled) impl_->drop_waiting(id, "endpoint disabled");
+  }
   impl_->pump();
+}
+
+void Dispatcher::upsert_target(Target target) {
+  std::string id = target.id;
+  const bool enabled = target.enabled;
+  impl_->targets.insert_or_assign(id, std::move(target));
+  if (!enabled) {
+    impl_->drop_waiting(id, "endpoint disabled");
+    return;
+  }
+  if (auto it = impl_->states.find(id); it != impl_->states.end()) impl_->list(id, it->second);
+  impl_->pump();
+}
+
+void Dispatcher::remove_target(const std::string& id) {
+  impl_->targets.erase(id);
+  // The store cancelled the endpoint's live deliveries; memory lets them go.
+  impl_->drop_waiting(id, "endpoint deleted");
 }
 
 const Target* Dispatcher::find_target(const std::string& id) const { return impl_->find(id); }

@@ -387,4 +387,18 @@ std::optional<std::string_view> raw_member(std::string_view object_text, std::st
   return found;
 }
 
+std::vector<std::string_view> raw_elements(std::string_view array_text) {
+  std::vector<std::string_view> out;
+  if (array_text.size() < 2 || array_text.front() != '[' || array_text[1] == ']') return out;
+  std::size_t pos = 1;
+  while (pos < array_text.size()) {
+    const std::size_t start = pos;
+    pos = skip_value(array_text, start);
+    out.push_back(array_text.substr(start, pos - start));
+    if (pos >= array_text.size() || array_text[pos] != ',') break;
+    ++pos;
+  }
+  return out;
+}
+
 }  // namespace korehook::json

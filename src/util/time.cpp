@@ -43,6 +43,19 @@ bool parse_fixed_digits(std::string_view s, int& out) {
   return true;
 }
 
+// Milliseconds since the epoch of a UTC civil time; nullopt when it does not exist.
+// Second 60 (a leap second) is accepted.
+std::optional<TimeMs> civil_to_ms(int year, int month, int day, int hour, int minute, int second) {
+  const year_month_day ymd{std::chrono::year{year},
+                           std::chrono::month{static_cast<unsigned>(month)},
+                           std::chrono::day{static_cast<unsigned>(day)}};
+  if (!ymd.ok() || hour > 23 || minute > 59 || second > 60) return std::nullopt;
+  const auto d = sys_days{ymd}.time_since_epoch();
+  const std::int64_t secs = std::chrono::duration_cast<std::chrono::seconds>(d).count() +
+                            hour * 3600 + minute * 60 + second;
+  return secs * 1000;
+}
+
 template <std::size_t N>
 int index_of(std::string_view needle, const std::array<std::string_view, N>& names) {
   for (std::size_t i = 0; i < N; ++i) {
@@ -99,15 +112,53 @@ std::optional<TimeMs> parse_http_date(std::string_view text) {
       !parse_fixed_digits(text.substr(23, 2), second)) {
     return std::nullopt;
   }
-  const year_month_day ymd{std::chrono::year{year},
-                           std::chrono::month{static_cast<unsigned>(month)},
-                           std::chrono::day{static_cast<unsigned>(day)}};
-  // RFC 9110 allows second 60 (leap second).
-  if (!ymd.ok() || hour > 23 || minute > 59 || second > 60) return std::nullopt;
-  const auto d = sys_days{ymd}.time_since_epoch();
-  const std::int64_t secs = std::chrono::duration_cast<std::chrono::seconds>(d).count() +
-                            hour * 3600 + minute * 60 + second;
-  return secs * 1000;
+  return civil_to_ms(year, month, day, hour, minute, second);
+}
+
+std::optional<TimeMs> parse_rfc3339(std::string_view text) {
+  // YYYY-MM-DDTHH:MM:SS
+  if (text.size() < 20 || text[4] != '-' || text[7] != '-' || (text[10] != 'T' && text[10] != 't') ||
+      text[13] != ':' || text[16] != ':') {
+    return std::nullopt;
+  }
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  if (!parse_fixed_digits(text.substr(0, 4), year) ||
+      !parse_fixed_digits(text.substr(5, 2), month) ||
+      !parse_fixed_digits(text.substr(8, 2), day) ||
+      !parse_fixed_digits(text.substr(11, 2), hour) ||
+      !parse_fixed_digits(text.substr(14, 2), minute) ||
+      !parse_fixed_digits(text.substr(17, 2), second)) {
+    return std::nullopt;
+  }
+  std::string_view rest = text.substr(19);
+  std::int64_t millis = 0;
+  if (!rest.empty() && rest[0] == '.') {
+    std::size_t n = 1;
+    std::int64_t scale = 100;
+    while (n < rest.size() && rest[n] >= '0' && rest[n] <= '9') {
+      millis += (rest[n] - '0') * scale;
+      scale /= 10;
+      ++n;
+    }
+    if (n == 1 || n > 10) return std::nullopt;
+    rest = rest.substr(n);
+  }
+  std::int64_t offset_minutes = 0;
+  if (rest == "Z" || rest == "z") {
+    offset_minutes = 0;
+  } else if (rest.size() == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':') {
+    int oh = 0, om = 0;
+    if (!parse_fixed_digits(rest.substr(1, 2), oh) || !parse_fixed_digits(rest.substr(4, 2), om) ||
+        oh > 23 || om > 59) {
+      return std::nullopt;
+    }
+    offset_minutes = (rest[0] == '+' ? 1 : -1) * (oh * 60 + om);
+  } else {
+    return std::nullopt;
+  }
+  const std::optional<TimeMs> t = civil_to_ms(year, month, day, hour, minute, second);
+  if (!t) return std::nullopt;
+  return *t + millis - offset_minutes * 60'000;
 }
 
 std::optional<Millis> parse_duration(std::string_view text) {

@@ -46,6 +46,8 @@ bool has_top_level_key(std::string_view yaml, std::string_view key) {
 }  // namespace
 
 Daemon::Daemon(std::string yaml, DaemonOptions options) : options_(std::move(options)) {
+  // A fixed test key (a daemon's key must stay the same across its restarts).
+  write_file(key_path(), std::string(64, '7') + "\n");
   set_config(std::move(yaml));
 }
 
@@ -58,7 +60,9 @@ std::string Daemon::expand(std::string yaml) const {
   std::string prefix;
   if (!has_top_level_key(yaml, "api")) prefix += "api:\n  socket: {{socket}}\n";
   if (!has_top_level_key(yaml, "store")) prefix += "store:\n  path: {{store}}\n";
+  if (!has_top_level_key(yaml, "secrets")) prefix += "secrets:\n  key_file: {{key}}\n";
   yaml = prefix + yaml;
+  replace_all(yaml, "{{key}}", key_path());
   replace_all(yaml, "{{socket}}", socket_path());
   replace_all(yaml, "{{store}}", store_path());
   replace_all(yaml, "{{dir}}", dir_.path());

@@ -25,9 +25,10 @@ struct DaemonOptions {
 // Runs the real korehookd binary (KOREHOOKD_PATH) in its own temporary directory:
 //   <dir>/korehook.yaml  the config, <dir>/api.sock  the API socket,
 //   <dir>/korehook.db    the store,  <dir>/korehookd.log  stdout + stderr (all runs appended).
-// The YAML text may use the placeholders {{dir}}, {{socket}} and {{store}}. When it has no
-// top-level `api:` key, `api: {socket: {{socket}}}` is added; likewise `store: {path:
-// {{store}}}` — so most tests write only the parts they care about.
+// The YAML text may use the placeholders {{dir}}, {{socket}}, {{store}} and {{key}}. When it
+// has no top-level `api:` key, `api: {socket: {{socket}}}` is added; likewise `store: {path:
+// {{store}}}` and `secrets: {key_file: {{key}}}` (a fixed test key) — so most tests write only
+// the parts they care about.
 // The destructor kills a still running daemon (SIGKILL). Not thread-safe.
 class Daemon {
  public:
@@ -59,6 +60,8 @@ class Daemon {
   const TempDir& dir() const { return dir_; }
   std::string socket_path() const { return dir_.file("api.sock"); }
   std::string store_path() const { return dir_.file("korehook.db"); }
+  // The secrets key file written for the daemon ({{key}}; used unless the YAML has `secrets:`).
+  std::string key_path() const { return dir_.file("secrets.key"); }
   std::string config_path() const { return dir_.file("korehook.yaml"); }
   std::string log_path() const { return dir_.file("korehookd.log"); }
   std::string log_text() const;

@@ -13,7 +13,8 @@ namespace korehook::api {
 Response error_response(int status, std::string_view code, std::string_view message,
                         boost::json::object info = {});
 
-// Maps a store/core Error to a response: not_found -> 404, invalid_transition/conflict -> 409,
+// Maps a store/core Error to a response: not_found -> 404, invalid_transition, conflict and
+// declared_in_config -> 409,
 // store_error -> 503, anything else -> 400.
 Response error_response(const Error& error);
 

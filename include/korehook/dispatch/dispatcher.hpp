@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "korehook/delivery/sender.hpp"
+#include "korehook/model/endpoint.hpp"
 #include "korehook/net/url.hpp"
 #include "korehook/retry/policy.hpp"
 #include "korehook/sign/headers.hpp"
@@ -28,13 +29,22 @@ struct Target {
   Millis read_timeout{15'000};
   retry::RetryPolicy retry;
   int max_in_flight = 16;
+  std::optional<double> rate_limit;  // requests per second
+  Millis disable_after{0};           // disabled after failing continuously this long; 0 never
+  TimeMs failing_since = 0;          // start of the current failing streak, 0 none
   std::optional<std::string> ca_file;
   sign::Headers headers;  // custom static headers, validated
   bool kore_signature = true;
   bool standard_signature = true;
 };
 
+// The target of an endpoint record (its URL was validated when it was stored).
+Target target_from_endpoint(const EndpointRecord& endpoint);
+
 struct DispatcherOptions {
+  // Settings of deliveries to an event's callback_url (no endpoint): timeouts, retry policy and
+  // the in-flight limit per callback origin. `url`, `id` and filters are not used.
+  Target callback;
   int memory_queue = 4096;  // deliveries held in memory at most
   // Retries due within this window stay in memory on a timer; later ones go back to the store.
   Millis horizon{60'000};
@@ -50,6 +60,9 @@ struct DispatcherStats {
   std::uint64_t failed = 0;
 };
 
+// Endpoint lifecycle (SPEC §1, §4): a 410 Gone answer, or failing continuously for the target's
+// disable_after, disables the endpoint in the store (which parks its deliveries) and here.
+//
 // Moves deliveries from "due" to "on the wire" without polling: new deliveries are handed
 // over right after their commit (accept), retries wait on one timer, and work that did not
 // fit in memory is claimed from the store when room frees up. Per-target in-flight limits
@@ -64,6 +77,11 @@ class Dispatcher {
   Dispatcher& operator=(const Dispatcher&) = delete;
 
   void set_targets(std::vector<Target> targets);
+  // Adds or replaces one target (an endpoint created, changed, enabled or disabled). Work for
+  // a target that becomes disabled leaves memory: the store has parked it.
+  void upsert_target(Target target);
+  // The endpoint was deleted: its work in memory is cancelled.
+  void remove_target(const std::string& id);
   const Target* find_target(const std::string& id) const;
   // The enabled targets of `account_id` whose filters match `type`.
   std::vector<const Target*> route(const std::string& account_id, const std::string& type) const;

@@ -3,6 +3,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "korehook/util/result.hpp"
 
@@ -20,5 +21,9 @@ Result<std::string> minify(std::string_view text, int max_depth = kMaxDepth);
 // For a minified JSON object, the raw text of the top-level member `key`, or nullopt.
 // REQUIRES: `object_text` is the output of minify() and is an object.
 std::optional<std::string_view> raw_member(std::string_view object_text, std::string_view key);
+
+// For a minified JSON array, the raw text of each element, in order.
+// REQUIRES: `array_text` is minify() output (or a part of it) and is an array.
+std::vector<std::string_view> raw_elements(std::string_view array_text);
 
 }  // namespace korehook::json

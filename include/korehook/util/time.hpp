@@ -17,6 +17,9 @@ std::string format_kore_date(TimeMs t);
 // RFC 3339 UTC with milliseconds, for API output: `2026-11-29T00:47:06.123Z`.
 std::string format_rfc3339(TimeMs t);
 
+// Parses RFC 3339 (`2026-11-29T00:47:06Z`, `...06.123Z`, `...06+01:00`).
+std::optional<TimeMs> parse_rfc3339(std::string_view text);
+
 // Parses an HTTP date (IMF-fixdate, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`).
 std::optional<TimeMs> parse_http_date(std::string_view text);
 

@@ -1,0 +1,134 @@
+#pragma once
+
+// Private to src/api: what every handler works with, the route table, and the JSON helpers
+// the handlers share.
+
+#include <boost/json.hpp>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "korehook/api/errors.hpp"
+#include "korehook/api/handlers.hpp"
+#include "korehook/api/server.hpp"
+#include "korehook/dispatch/dispatcher.hpp"
+#include "korehook/store/store.hpp"
+#include "korehook/util/clock.hpp"
+
+namespace korehook::api {
+
+namespace json = boost::json;
+
+struct Context {
+  store::Store& store;
+  dispatch::Dispatcher& dispatcher;
+  const Clock& clock;
+  Random& random;
+  ApiOptions options;
+  bool draining = false;
+
+  // Reloads the signing keys into the dispatcher (after a secret changed, and at startup).
+  void refresh_signing_keys();
+};
+
+using Params = std::vector<std::string>;  // the path's {parameters}, in order
+using RouteHandler = void (*)(Context&, Request, const Params&, Respond);
+
+struct Route {
+  std::string_view method;
+  std::string_view pattern;  // e.g. /v1/endpoints/{id}
+  RouteHandler handler;
+};
+
+// Every route, in matching order (routes.cpp).
+std::span<const Route> routes();
+
+// --- handlers, by file ---
+// events.cpp
+void submit_event(Context&, Request, const Params&, Respond);
+void submit_event_batch(Context&, Request, const Params&, Respond);
+void get_event(Context&, Request, const Params&, Respond);
+// secrets.cpp
+void create_secret(Context&, Request, const Params&, Respond);
+void list_secrets(Context&, Request, const Params&, Respond);
+void update_secret(Context&, Request, const Params&, Respond);
+// accounts.cpp
+void create_account(Context&, Request, const Params&, Respond);
+void list_accounts(Context&, Request, const Params&, Respond);
+void get_account(Context&, Request, const Params&, Respond);
+// endpoints.cpp
+void create_endpoint(Context&, Request, const Params&, Respond);
+void list_endpoints(Context&, Request, const Params&, Respond);
+void get_endpoint(Context&, Request, const Params&, Respond);
+void update_endpoint(Context&, Request, const Params&, Respond);
+void delete_endpoint(Context&, Request, const Params&, Respond);
+void enable_endpoint(Context&, Request, const Params&, Respond);
+void disable_endpoint(Context&, Request, const Params&, Respond);
+// deliveries.cpp
+void list_deliveries(Context&, Request, const Params&, Respond);
+void get_delivery(Context&, Request, const Params&, Respond);
+void redeliver(Context&, Request, const Params&, Respond);
+void replay(Context&, Request, const Params&, Respond);
+// routes.cpp
+void health(Context&, Request, const Params&, Respond);
+void openapi_document(Context&, Request, const Params&, Respond);
+
+// --- JSON helpers (support.cpp) ---
+
+inline constexpr int kMaxPageSize = 1000;
+inline constexpr int kDefaultPageSize = 50;
+
+// 400 invalid_field naming the field: "<field>: <message>", info.field.
+Response field_error(std::string_view field, std::string_view message);
+// 400 invalid_parameter naming a query parameter.
+Response parameter_error(std::string_view name, std::string_view message);
+
+bool is_json_content_type(std::string_view content_type);
+bool has_control_chars(std::string_view s);
+
+// boost::json parse options allowing korehook::json::kMaxDepth.
+json::parse_options parse_options();
+
+// Parses a JSON object request body; nullopt with `error` set otherwise. The minified body
+// is left in `minified_out` when given.
+std::optional<json::object> parse_object(const Request& req, Response& error,
+                                         std::string* minified_out = nullptr);
+
+// The first member of `obj` whose key is not in `known`, if any.
+std::optional<std::string> unknown_member(const json::object& obj,
+                                          std::initializer_list<std::string_view> known);
+
+// The value of an optional string member; `error` set when present but not a string.
+std::optional<std::string> string_member(const json::object& obj, std::string_view key,
+                                         std::optional<Response>& error);
+
+// An integer query parameter within [min, max], `fallback` when absent.
+std::optional<int> int_param(const Request& req, std::string_view name, int min, int max,
+                             int fallback, std::optional<Response>& error);
+
+// An RFC 3339 time query parameter, nullopt when absent (error set when malformed).
+std::optional<TimeMs> time_param(const Request& req, std::string_view name,
+                                 std::optional<Response>& error);
+
+// The account a request names: the body's "account" (when given), else ?account=, else
+// `default`.
+std::string account_of(const Request& req, const std::optional<std::string>& body_account = {});
+
+json::value time_or_null(TimeMs t);
+json::value string_or_null(const std::optional<std::string>& s);
+
+// {"data": [...], "next_cursor": ...}
+json::object page_json(json::array data, const std::optional<std::string>& next_cursor);
+
+// A delivery as the API shows it (deliveries.cpp), and its attempts.
+json::object delivery_json(const store::DeliveryInfo& info);
+json::array attempts_json(const std::vector<AttemptRecord>& attempts);
+
+// Runs `then` when the account exists; a 404 naming it otherwise.
+void with_account(Context& ctx, const std::string& account, Respond respond,
+                  std::function<void(Respond)> then);
+
+}  // namespace korehook::api

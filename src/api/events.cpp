@@ -1,0 +1,330 @@
+// POST /v1/events, POST /v1/events/batch, GET /v1/events/{id}.
+
+#include <limits>
+#include <memory>
+#include <variant>
+
+#include "api/context.hpp"
+#include "korehook/json/minify.hpp"
+#include "korehook/route/filter.hpp"
+#include "korehook/util/ids.hpp"
+#include "korehook/util/time.hpp"
+#include "log/log.hpp"
+
+namespace korehook::api {
+
+namespace {
+
+constexpr std::size_t kMaxIdempotencyKey = 255;
+constexpr std::size_t kMaxContentType = 255;
+constexpr std::size_t kMaxBatch = 1000;
+
+spdlog::logger& logger() { return log::get("api"); }
+
+// One submitted event, validated; id and time are set when it is appended.
+struct Submitted {
+  EventRecord event;
+  std::optional<net::HttpsUrl> callback;
+};
+
+// Validates one event object; `raw` is its minified text (the "data" bytes come from it).
+std::variant<Submitted, Response> read_event(const json::object& body, std::string_view raw,
+                                             const Request& req) {
+  if (auto unknown = unknown_member(body, {"type", "data", "body", "content_type",
+                                           "idempotency_key", "account", "callback_url"})) {
+    return field_error(*unknown, "unknown field");
+  }
+  std::optional<Response> err;
+  auto type = string_member(body, "type", err);
+  auto raw_body = string_member(body, "body", err);
+  auto content_type = string_member(body, "content_type", err);
+  auto idempotency_key = string_member(body, "idempotency_key", err);
+  auto account = string_member(body, "account", err);
+  auto callback_url = string_member(body, "callback_url", err);
+  if (err) return std::move(*err);
+  if (!type) return field_error("type", "is required");
+  if (auto problem = route::validate_event_type(*type)) return field_error("type", *problem);
+  const bool has_data = body.contains("data");
+  if (has_data == raw_body.has_value()) {
+    return error_response(400, "invalid_field",
+                          "give exactly one of \"data\" (JSON) or \"body\" (text)");
+  }
+  Submitted out;
+  EventRecord& event = out.event;
+  if (has_data) {
+    if (content_type && !is_json_content_type(*content_type)) {
+      return field_error("content_type", "must be a JSON type when \"data\" is given");
+    }
+    // The exact bytes the producer sent, minified: the stored, sent and signed body.
+    event.body = std::string(*korehook::json::raw_member(raw, "data"));
+    event.content_type = content_type.value_or("application/json");
+  } else {
+    if (!content_type) return field_error("content_type", "is required with \"body\"");
+    event.body = std::move(*raw_body);
+    event.content_type = std::move(*content_type);
+  }
+  if (event.content_type.empty() || event.content_type.size() > kMaxContentType ||
+      has_control_chars(event.content_type)) {
+    return field_error("content_type", "must be 1 to 255 printable characters");
+  }
+  if (idempotency_key &&
+      (idempotency_key->empty() || idempotency_key->size() > kMaxIdempotencyKey)) {
+    return field_error("idempotency_key", "must be 1 to 255 characters");
+  }
+  if (account && account->empty()) return field_error("account", "must not be empty");
+  if (callback_url) {
+    auto url = net::parse_https_url(*callback_url);
+    if (!url.ok()) return field_error("callback_url", url.error().message);
+    out.callback = std::move(*url);
+    event.callback_url = std::move(*callback_url);
+  }
+  event.account_id = account_of(req, account);
+  event.type = std::move(*type);
+  event.idempotency_key = std::move(idempotency_key);
+  return out;
+}
+
+// The event with its id, time and deliveries: one to its callback URL, or one per matching
+// endpoint.
+store::NewEvent make_new_event(Context& ctx, Submitted submitted, TimeMs now) {
+  store::NewEvent item;
+  item.event = std::move(submitted.event);
+  EventRecord& event = item.event;
+  event.id = new_id(kEventIdPrefix, now, ctx.random);
+  event.created_at = now;
+  auto add = [&](std::string endpoint_id) {
+    DeliveryRecord d;
+    d.id = new_id(kDeliveryIdPrefix, now, ctx.random);
+    d.event_id = event.id;
+    d.endpoint_id = std::move(endpoint_id);
+    d.token = new_uuid_v4(ctx.random);
+    d.next_attempt_at = now;
+    d.created_at = now;
+    d.updated_at = now;
+    item.deliveries.push_back(std::move(d));
+  };
+  if (event.callback_url) {
+    add("");
+  } else {
+    for (const dispatch::Target* target : ctx.dispatcher.route(event.account_id, event.type)) {
+      add(target->id);
+    }
+  }
+  return item;
+}
+
+// Checks the callback URLs of `items` one after the other; `done` gets the index and reason
+// of the first blocked one, or nullopt.
+void check_callbacks(Context& ctx, std::shared_ptr<std::vector<Submitted>> items, std::size_t from,
+                     std::function<void(std::optional<std::pair<std::size_t, std::string>>)> done) {
+  while (from < items->size() && !(*items)[from].callback) ++from;
+  if (from == items->size() || !ctx.options.check_destination) return done(std::nullopt);
+  ctx.options.check_destination(*(*items)[from].callback,
+                        [&ctx, items, from, done = std::move(done)](
+                            std::optional<std::string> blocked) mutable {
+                          if (blocked) return done(std::make_pair(from, std::move(*blocked)));
+                          check_callbacks(ctx, std::move(items), from + 1, std::move(done));
+                        });
+}
+
+// Appends the events (all or nothing) and hands their deliveries to the dispatcher.
+void append(Context& ctx, std::vector<Submitted> submitted,
+            std::function<void(Result<std::vector<store::AppendResult>>)> done) {
+  const TimeMs now = ctx.clock.now_ms();
+  std::vector<store::NewEvent> items;
+  items.reserve(submitted.size());
+  std::size_t n = 0;
+  for (auto& s : submitted) {
+    items.push_back(make_new_event(ctx, std::move(s), now));
+    n += items.back().deliveries.size();
+  }
+  const bool leased = n > 0 && ctx.dispatcher.reserve(n);
+  // Work to hand over after the commit, per event.
+  auto work = std::make_shared<std::vector<std::vector<store::Work>>>();
+  for (auto& item : items) {
+    item.lease_until = leased ? store::kLeaseHeld : 0;
+    const EventRecord& e = item.event;
+    auto payload = std::make_shared<store::Payload>(store::Payload{
+        e.id, e.account_id, e.type, e.content_type, e.body, e.callback_url});
+    std::vector<store::Work> w;
+    for (const auto& d : item.deliveries) w.push_back(store::Work{d, payload});
+    work->push_back(std::move(w));
+  }
+  ctx.store.append_events(
+      std::move(items), [&ctx, work, leased, n, done = std::move(done)](
+                            Result<std::vector<store::AppendResult>> result) mutable {
+        std::vector<store::Work> accepted;
+        if (result.ok()) {
+          for (std::size_t i = 0; i < result->size(); ++i) {
+            if (!(*result)[i].created) continue;
+            for (auto& w : (*work)[i]) accepted.push_back(std::move(w));
+          }
+        }
+        if (leased) {
+          ctx.dispatcher.release_reservation(n - accepted.size());
+          // accept() releases the rest of the reservation.
+          if (!accepted.empty()) ctx.dispatcher.accept(std::move(accepted));
+        } else if (!accepted.empty()) {
+          ctx.dispatcher.notify_stored();
+        }
+        done(std::move(result));
+      });
+}
+
+bool refuse_when_draining(Context& ctx, Respond& respond) {
+  if (!ctx.draining) return false;
+  respond(error_response(503, "shutting_down", "korehookd is shutting down"));
+  return true;
+}
+
+json::object event_json(const store::EventView& view) {
+  const EventRecord& e = view.event;
+  json::object o;
+  o["id"] = e.id;
+  o["account"] = e.account_id;
+  o["type"] = e.type;
+  o["content_type"] = e.content_type;
+  o["idempotency_key"] = string_or_null(e.idempotency_key);
+  o["callback_url"] = string_or_null(e.callback_url);
+  o["created_at"] = format_rfc3339(e.created_at);
+  if (is_json_content_type(e.content_type)) {
+    json::error_code ec;
+    json::value data = json::parse(e.body, ec, {}, parse_options());
+    if (!ec) o["data"] = std::move(data);
+  }
+  if (!o.contains("data")) o["body"] = e.body;
+  json::array deliveries;
+  for (const auto& dv : view.deliveries) {
+    store::DeliveryInfo info{dv.delivery, e.account_id, e.type, e.callback_url};
+    json::object jd = delivery_json(info);
+    jd["attempts"] = attempts_json(dv.attempts);
+    deliveries.push_back(std::move(jd));
+  }
+  o["deliveries"] = std::move(deliveries);
+  return o;
+}
+
+}  // namespace
+
+void submit_event(Context& ctx, Request req, const Params&, Respond respond) {
+  if (refuse_when_draining(ctx, respond)) return;
+  Response error;
+  std::string minified;
+  auto body = parse_object(req, error, &minified);
+  if (!body) return respond(std::move(error));
+  auto read = read_event(*body, minified, req);
+  if (auto* e = std::get_if<Response>(&read)) return respond(std::move(*e));
+  auto items = std::make_shared<std::vector<Submitted>>();
+  items->push_back(std::move(std::get<Submitted>(read)));
+  check_callbacks(
+      ctx, items, 0,
+      [&ctx, items, respond = std::move(respond)](
+          std::optional<std::pair<std::size_t, std::string>> blocked) mutable {
+        if (blocked) {
+          json::object info;
+          info["field"] = "callback_url";
+          return respond(error_response(400, "blocked_destination",
+                                        "callback_url: " + blocked->second, std::move(info)));
+        }
+        append(ctx, std::move(*items),
+               [respond = std::move(respond)](Result<std::vector<store::AppendResult>> result) {
+                 if (!result.ok()) return respond(error_response(result.error()));
+                 const store::AppendResult& r = result->front();
+                 logger().debug("event={} duplicate={}", r.event_id, !r.created);
+                 json::object answer;
+                 answer["id"] = r.event_id;
+                 answer["duplicate"] = !r.created;
+                 respond(json_response(202, answer));
+               });
+      });
+}
+
+void submit_event_batch(Context& ctx, Request req, const Params&, Respond respond) {
+  if (refuse_when_draining(ctx, respond)) return;
+  Response error;
+  std::string minified;
+  auto body = parse_object(req, error, &minified);
+  if (!body) return respond(std::move(error));
+  if (auto unknown = unknown_member(*body, {"events", "account"})) {
+    return respond(field_error(*unknown, "unknown field"));
+  }
+  std::optional<Response> err;
+  auto account = string_member(*body, "account", err);
+  if (err) return respond(std::move(*err));
+  auto events = body->find("events");
+  if (events == body->end() || !events->value().is_array()) {
+    return respond(field_error("events", "is required: an array of 1 to 1000 events"));
+  }
+  const json::array& list = events->value().as_array();
+  if (list.empty() || list.size() > kMaxBatch) {
+    return respond(field_error("events", "must hold 1 to 1000 events"));
+  }
+  const std::vector<std::string_view> raws =
+      korehook::json::raw_elements(*korehook::json::raw_member(minified, "events"));
+  auto items = std::make_shared<std::vector<Submitted>>();
+  items->reserve(list.size());
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    auto fail = [&](Response r) {
+      // Name the item: "events[3].type: is required".
+      json::value parsed = json::parse(r.body);
+      json::object& o = parsed.as_object();
+      const std::string prefix = "events[" + std::to_string(i) + "]";
+      o["message"] = prefix + (o["info"].as_object().contains("field") ? "." : ": ") +
+                     std::string(o["message"].as_string());
+      o["info"].as_object()["index"] = i;
+      r.body = json::serialize(parsed);
+      respond(std::move(r));
+    };
+    if (!list[i].is_object()) {
+      return fail(error_response(400, "invalid_field", "must be an event object"));
+    }
+    auto read = read_event(list[i].as_object(), raws.at(i), req);
+    if (auto* e = std::get_if<Response>(&read)) return fail(std::move(*e));
+    Submitted s = std::move(std::get<Submitted>(read));
+    if (account && !list[i].as_object().contains("account")) s.event.account_id = *account;
+    items->push_back(std::move(s));
+  }
+  check_callbacks(
+      ctx, items, 0,
+      [&ctx, items, respond = std::move(respond)](
+          std::optional<std::pair<std::size_t, std::string>> blocked) mutable {
+        if (blocked) {
+          json::object info;
+          info["field"] = "callback_url";
+          info["index"] = blocked->first;
+          return respond(error_response(
+              400, "blocked_destination",
+              "events[" + std::to_string(blocked->first) + "].callback_url: " + blocked->second,
+              std::move(info)));
+        }
+        append(ctx, std::move(*items),
+               [respond = std::move(respond)](Result<std::vector<store::AppendResult>> result) {
+                 if (!result.ok()) return respond(error_response(result.error()));
+                 json::array data;
+                 for (const auto& r : *result) {
+                   json::object o;
+                   o["id"] = r.event_id;
+                   o["duplicate"] = !r.created;
+                   data.push_back(std::move(o));
+                 }
+                 json::object answer;
+                 answer["data"] = std::move(data);
+                 respond(json_response(202, answer));
+               });
+      });
+}
+
+void get_event(Context& ctx, Request req, const Params& params, Respond respond) {
+  const std::string id = params.at(0);
+  ctx.store.get_event(
+      account_of(req), id,
+      [respond = std::move(respond), id](Result<std::optional<store::EventView>> result) {
+        if (!result.ok()) return respond(error_response(result.error()));
+        if (!result->has_value()) {
+          return respond(error_response(404, "not_found", "no event with id '" + id + "'"));
+        }
+        respond(json_response(200, event_json(**result)));
+      });
+}
+
+}  // namespace korehook::api
