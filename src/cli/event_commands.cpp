@@ -59,15 +59,6 @@ Result<ApiRequest> build_events_get(const Args& args) {
                     {}};
 }
 
-// "503", or the error class and its detail when no response came back.
-std::string attempt_result(const json::value& attempt) {
-  if (has_field(attempt, "status_code")) return field(attempt, "status_code");
-  if (!has_field(attempt, "error")) return "-";
-  std::string out = field(attempt, "error");
-  if (has_field(attempt, "error_detail")) out += ": " + field(attempt, "error_detail");
-  return out;
-}
-
 std::string render_event(const json::value& event) {
   std::vector<Row> about = {
       {"Event", field(event, "id")},
@@ -88,27 +79,16 @@ std::string render_event(const json::value& event) {
   }
   std::vector<Row> rows;
   for (const json::value* d : deliveries) {
-    rows.push_back({field(*d, "id"), field(*d, "endpoint_id"), field(*d, "state"),
+    rows.push_back({field(*d, "id"), delivery_target(*d), field(*d, "state"),
                     field(*d, "attempt_count"), field(*d, "next_attempt_at")});
   }
   out += "\nDeliveries (" + std::to_string(deliveries.size()) + "):\n";
   out += format_table({"ID", "ENDPOINT", "STATE", "ATTEMPTS", "NEXT ATTEMPT"}, rows);
 
   for (const json::value* d : deliveries) {
-    const auto attempts = elements(*d, "attempts");
-    out += "\nAttempts of " + field(*d, "id") + ":";
-    if (attempts.empty()) {
-      out += " none yet\n";
-      continue;
-    }
-    out += '\n';
-    std::vector<Row> attempt_rows;
-    for (const json::value* a : attempts) {
-      const std::string ms = field(*a, "duration_ms");
-      attempt_rows.push_back({field(*a, "number"), field(*a, "started_at"), attempt_result(*a),
-                              ms == "-" ? ms : ms + " ms"});
-    }
-    out += format_table({"#", "STARTED AT", "RESULT", "DURATION"}, attempt_rows, 2);
+    const std::string attempts = format_attempts(*d, 2);
+    out += "\nAttempts of " + field(*d, "id") + ":" + (attempts.empty() ? " none yet\n" : "\n");
+    out += attempts;
   }
   return out;
 }

@@ -34,8 +34,10 @@ std::string render_create(const json::value& secret) {
 
 Result<ApiRequest> build_list(const Args& args) {
   const auto status = args.get("status");
-  if (status && *status != "active" && *status != "pending") {
-    return usage_error("--status must be active or pending, not '" + std::string(*status) + "'");
+  if (status) {
+    if (auto valid = check_choice("status", *status, {"active", "pending"}); !valid) {
+      return valid.error();
+    }
   }
   std::optional<std::string> page;
   std::optional<std::string> page_size;

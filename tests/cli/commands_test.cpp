@@ -4,33 +4,14 @@
 #include <string>
 #include <vector>
 
-#include "cli/commands.hpp"
-#include "cli/parse.hpp"
+#include "cli/command_testing.hpp"
 
 namespace korehook::cli {
 namespace {
 
-Result<ApiRequest> build(std::vector<std::string> args) {
-  auto inv = parse_command_line(args);
-  INFO((inv.ok() ? std::string() : inv.error().message));
-  REQUIRE(inv.ok());
-  REQUIRE(inv->command != nullptr);
-  return inv->command->build(inv->args);
-}
-
-ApiRequest build_ok(std::vector<std::string> args) {
-  auto r = build(std::move(args));
-  INFO((r.ok() ? std::string() : r.error().message));
-  REQUIRE(r.ok());
-  return std::move(r).value();
-}
-
-std::string build_error(std::vector<std::string> args) {
-  auto r = build(std::move(args));
-  REQUIRE_FALSE(r.ok());
-  CHECK(r.error().code == "usage");
-  return r.error().message;
-}
+using testing::body_of;
+using testing::build_error;
+using testing::build_ok;
 
 TEST_CASE("cli send: JSON data goes in as raw text") {
   // Key order, spacing and number spelling are the producer's: no re-serialization.

@@ -3,17 +3,13 @@
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "cli/commands.hpp"
+#include "cli/command_testing.hpp"
 #include "cli/output.hpp"
 
 namespace korehook::cli {
 namespace {
 
-std::string render(std::string_view command, std::string_view answer) {
-  const CommandSpec* spec = find_command(command);
-  REQUIRE(spec != nullptr);
-  return spec->render(boost::json::parse(answer));
-}
+using testing::render;
 
 TEST_CASE("cli table: columns aligned, no trailing spaces") {
   const std::string table =
@@ -50,6 +46,8 @@ TEST_CASE("cli JSON field access never throws") {
   CHECK(field(v, "missing") == "-");
   CHECK(field(v, "e").empty());
   CHECK(field(v, "o") == R"({"k":1})");
+  CHECK(field(boost::json::parse(R"({"d":2.5,"i":-7,"u":18446744073709551615})"), "d") == "2.5");
+  CHECK(field(boost::json::parse(R"({"d":1e300})"), "d") == "1e+300");
   CHECK(field(boost::json::parse("[1]"), "s") == "-");
   CHECK(has_field(v, "s"));
   CHECK(has_field(v, "n"));
@@ -107,9 +105,9 @@ TEST_CASE("cli render: event with deliveries and attempts") {
         "dlv_22  -         pending    0         2026-11-29T00:48:00.000Z\n"
         "\n"
         "Attempts of dlv_1:\n"
-        "  #  STARTED AT                RESULT                        DURATION\n"
-        "  1  2026-11-29T00:47:06.200Z  tls: certificate has expired  12 ms\n"
-        "  2  2026-11-29T00:47:08.200Z  200                           41 ms\n"
+        "  #  STARTED AT                RESULT  DURATION  DETAIL                   RESPONSE\n"
+        "  1  2026-11-29T00:47:06.200Z  tls     12 ms     certificate has expired\n"
+        "  2  2026-11-29T00:47:08.200Z  200     41 ms                              ok\n"
         "\n"
         "Attempts of dlv_22: none yet\n");
 }

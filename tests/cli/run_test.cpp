@@ -172,5 +172,46 @@ TEST_CASE("cli run: secrets create output through the whole path") {
   CHECK_THAT(r.out, Catch::Contains("whsec_QUJD") && Catch::Contains("shown only once"));
 }
 
+TEST_CASE("cli run: endpoints create against a fake daemon") {
+  FakeDaemon daemon(201, R"({"id":"ep_1","url":"https://a.example/h","enabled":true,
+                             "headers":{"X-Key":"abc"},"event_types":["*"]})");
+  const auto r = run_cli({"--socket", daemon.socket_path(), "endpoints", "create", "--url",
+                          "https://a.example/h", "--header", "X-Key: abc", "--account", "acme"});
+  CHECK(r.code == ExitCode::kOk);
+  CHECK(r.err.empty());
+  CHECK_THAT(r.out, Catch::StartsWith("Endpoint         ep_1\n") && Catch::Contains("X-Key: abc") &&
+                        Catch::Contains("shown only now"));
+  CHECK(daemon.request_line() == "POST /v1/endpoints?account=acme HTTP/1.1");
+  CHECK(daemon.request_body() == R"({"url":"https://a.example/h","headers":{"X-Key":"abc"}})");
+}
+
+TEST_CASE("cli run: endpoints delete answered 204 without a body") {
+  FakeDaemon daemon(204, "");
+  const auto r = run_cli({"endpoints", "delete", "ep_1"}, daemon.socket_path());
+  CHECK(r.code == ExitCode::kOk);
+  CHECK(r.err.empty());
+  CHECK(r.out == "Endpoint deleted; its pending deliveries are cancelled.\n");
+  CHECK(daemon.request_line() == "DELETE /v1/endpoints/ep_1 HTTP/1.1");
+}
+
+TEST_CASE("cli run: --json with 204 prints nothing") {
+  FakeDaemon daemon(204, "");
+  const auto r = run_cli({"--json", "endpoints", "delete", "ep_1"}, daemon.socket_path());
+  CHECK(r.code == ExitCode::kOk);
+  CHECK(r.out.empty());
+  CHECK(r.err.empty());
+}
+
+TEST_CASE("cli run: endpoint config conflict is reported") {
+  FakeDaemon daemon(409, R"({"status":409,"code":"declared_in_config",)"
+                         R"("message":"endpoint ep_1 is declared in the config","info":{}})");
+  const auto r =
+      run_cli({"endpoints", "update", "ep_1", "--url", "https://b.example"}, daemon.socket_path());
+  CHECK(r.code == ExitCode::kApiError);
+  CHECK(r.err == "error: endpoint ep_1 is declared in the config (declared_in_config, HTTP 409)\n");
+  CHECK(daemon.request_line() == "PATCH /v1/endpoints/ep_1 HTTP/1.1");
+  CHECK(daemon.request_body() == R"({"url":"https://b.example"})");
+}
+
 }  // namespace
 }  // namespace korehook::cli
