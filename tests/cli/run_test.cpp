@@ -213,5 +213,39 @@ TEST_CASE("cli run: endpoint config conflict is reported") {
   CHECK(daemon.request_body() == R"({"url":"https://b.example"})");
 }
 
+TEST_CASE("cli run: deliveries list --json and the cursor hint") {
+  const std::string answer = R"({"data":[{"id":"dlv_1","state":"failed"}],"next_cursor":"n1"})";
+  {
+    FakeDaemon daemon(200, answer);
+    const auto r = run_cli({"--json", "deliveries", "list", "--state", "failed", "--limit", "1"},
+                           daemon.socket_path());
+    CHECK(r.code == ExitCode::kOk);
+    CHECK(r.out == answer + "\n");
+    CHECK(daemon.request_line() == "GET /v1/deliveries?state=failed&limit=1 HTTP/1.1");
+  }
+  FakeDaemon daemon(200, answer);
+  const auto r = run_cli({"deliveries", "list", "--cursor", "n0"}, daemon.socket_path());
+  CHECK(r.code == ExitCode::kOk);
+  CHECK_THAT(r.out,
+             Catch::StartsWith("ID     EVENT TYPE") && Catch::EndsWith("more: --cursor n1\n"));
+  CHECK(daemon.request_line() == "GET /v1/deliveries?cursor=n0 HTTP/1.1");
+}
+
+TEST_CASE("cli run: replay and redeliver against a fake daemon") {
+  {
+    FakeDaemon daemon(202, R"({"replayed":3})");
+    const auto r = run_cli({"deliveries", "replay", "--endpoint", "ep_1"}, daemon.socket_path());
+    CHECK(r.code == ExitCode::kOk);
+    CHECK(r.out == "Replayed 3 deliveries.\n");
+    CHECK(daemon.request_line() == "POST /v1/deliveries/replay HTTP/1.1");
+    CHECK(daemon.request_body() == R"({"endpoint_id":"ep_1"})");
+  }
+  FakeDaemon daemon(409, R"({"status":409,"code":"conflict","message":"dlv_1 is pending"})");
+  const auto r = run_cli({"deliveries", "redeliver", "dlv_1"}, daemon.socket_path());
+  CHECK(r.code == ExitCode::kApiError);
+  CHECK(r.err == "error: dlv_1 is pending (conflict, HTTP 409)\n");
+  CHECK(daemon.request_line() == "POST /v1/deliveries/dlv_1/redeliver HTTP/1.1");
+}
+
 }  // namespace
 }  // namespace korehook::cli
