@@ -9,6 +9,7 @@ std::span<const CommandSpec> all_commands() {
     register_endpoint_commands(out);
     register_delivery_commands(out);
     register_secret_commands(out);
+    register_account_commands(out);
     return out;
   }();
   return kCommands;

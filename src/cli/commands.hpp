@@ -20,5 +20,6 @@ void register_event_commands(std::vector<CommandSpec>& out);
 void register_endpoint_commands(std::vector<CommandSpec>& out);
 void register_delivery_commands(std::vector<CommandSpec>& out);
 void register_secret_commands(std::vector<CommandSpec>& out);
+void register_account_commands(std::vector<CommandSpec>& out);
 
 }  // namespace korehook::cli

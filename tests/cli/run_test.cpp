@@ -247,5 +247,14 @@ TEST_CASE("cli run: replay and redeliver against a fake daemon") {
   CHECK(daemon.request_line() == "POST /v1/deliveries/dlv_1/redeliver HTTP/1.1");
 }
 
+TEST_CASE("cli run: accounts create against a fake daemon") {
+  FakeDaemon daemon(201, R"({"id":"acme","name":"Acme","created_at":"2026-11-29T00:00:00.000Z"})");
+  const auto r = run_cli({"accounts", "create", "acme", "--name", "Acme"}, daemon.socket_path());
+  CHECK(r.code == ExitCode::kOk);
+  CHECK_THAT(r.out, Catch::StartsWith("Account     acme\n"));
+  CHECK(daemon.request_line() == "POST /v1/accounts HTTP/1.1");
+  CHECK(daemon.request_body() == R"({"id":"acme","name":"Acme"})");
+}
+
 }  // namespace
 }  // namespace korehook::cli
