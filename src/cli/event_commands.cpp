@@ -40,6 +40,10 @@ Result<ApiRequest> build_send(const Args& args) {
   if (const auto key = args.get("idempotency-key")) {
     out += ",\"idempotency_key\":" + json_quote(*key);
   }
+  if (const auto url = args.get("callback-url")) {
+    if (url->empty()) return usage_error("--callback-url must not be empty");
+    out += ",\"callback_url\":" + json_quote(*url);
+  }
   out += '}';
   return ApiRequest{"POST", with_query("/v1/events", {{"account", args.get("account")}}),
                     std::move(out)};
@@ -99,11 +103,14 @@ void register_event_commands(std::vector<CommandSpec>& out) {
   out.push_back(CommandSpec{
       .path = "send",
       .synopsis = "send --type T (--data JSON | --body TEXT --content-type CT) "
-                  "[--idempotency-key K] [--account A]",
+                  "[--idempotency-key K] [--callback-url URL] [--account A]",
       .summary = "Submit an event for delivery",
       .details = "With --data the payload is JSON (checked here, sent minified as "
                  "application/json); with --body it is sent as given with --content-type. "
-                 "Submitting again with the same --idempotency-key returns the first event.",
+                 "Submitting again with the same --idempotency-key returns the first event. "
+                 "With --callback-url the event is delivered to that https URL only (once, "
+                 "with retries, signed with the account's active secret) instead of to the "
+                 "endpoints whose filter matches.",
       .operands = {},
       .flags = {{"type", "T", "Event type, e.g. sim.activated"},
                 {"data", "JSON", "JSON payload"},
@@ -112,6 +119,7 @@ void register_event_commands(std::vector<CommandSpec>& out) {
                  "Content type of --body, e.g. "
                  "application/x-www-form-urlencoded"},
                 {"idempotency-key", "K", "Producer key: a repeat returns the original event"},
+                {"callback-url", "URL", "Deliver to this https URL only, not to the endpoints"},
                 kAccountFlag},
       .build = build_send,
       .render = render_send,

@@ -127,5 +127,30 @@ TEST_CASE("cli secrets activate: request") {
   CHECK(req.body == R"({"Status":"active"})");
 }
 
+TEST_CASE("cli send: callback URL") {
+  const auto req = build_ok({"send", "--type", "op.done", "--data", "{}", "--callback-url",
+                             "https://cb.example/done?x=1", "--idempotency-key", "k"});
+  CHECK(
+      req.body ==
+      R"({"type":"op.done","data":{},"idempotency_key":"k","callback_url":"https://cb.example/done?x=1"})");
+  CHECK_THAT(build_error({"send", "--type", "t", "--data", "{}", "--callback-url", ""}),
+             Catch::Contains("--callback-url must not be empty"));
+}
+
+TEST_CASE("cli secrets activate: overlap") {
+  const auto req = build_ok({"secrets", "activate", "whs_2", "--overlap", "24h"});
+  CHECK(req.method == "PATCH");
+  CHECK(req.target == "/v1/secrets/whs_2");
+  CHECK(req.body == R"({"Status":"active","overlap":"24h"})");
+  CHECK(body_of(build_ok({"secrets", "activate", "whs_2", "--overlap", "0s"})).at("overlap") ==
+        "0s");
+  for (const char* bad : {"", "24", "1d", "-1h", "24 h", "1.5h"}) {
+    INFO(bad);
+    CHECK_THAT(build_error({"secrets", "activate", "whs_2", "--overlap", bad}),
+               Catch::StartsWith("--overlap must be a duration") &&
+                   Catch::Contains("'" + std::string(bad) + "'"));
+  }
+}
+
 }  // namespace
 }  // namespace korehook::cli

@@ -256,5 +256,34 @@ TEST_CASE("cli run: accounts create against a fake daemon") {
   CHECK(daemon.request_body() == R"({"id":"acme","name":"Acme"})");
 }
 
+TEST_CASE("cli run: secrets activate with an overlap") {
+  FakeDaemon daemon(200, R"({"id":"whs_2","name":"next","status":"active"})");
+  const auto r =
+      run_cli({"secrets", "activate", "whs_2", "--overlap", "24h"}, daemon.socket_path());
+  CHECK(r.code == ExitCode::kOk);
+  CHECK(r.out == "Secret whs_2 (next) is now active.\n");
+  CHECK(daemon.request_line() == "PATCH /v1/secrets/whs_2 HTTP/1.1");
+  CHECK(daemon.request_body() == R"({"Status":"active","overlap":"24h"})");
+}
+
+TEST_CASE("cli run: new commands' usage errors name the flag and exit 2") {
+  for (const auto& [args, message] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"endpoints", "create", "--url", "https://a", "--read-timeout", "5"},
+            "--read-timeout must be a duration"},
+           {{"endpoints", "create", "--url", "https://a", "--header", "X"}, "--header must be"},
+           {{"endpoints", "create", "--url", "https://a", "--max-in-flight", "many"},
+            "--max-in-flight must be an integer"},
+           {{"deliveries", "list", "--state", "x"}, "--state must be"},
+           {{"secrets", "activate", "whs_1", "--overlap", "1 day"}, "--overlap must be a duration"},
+           {{"send", "--type", "t", "--data", "{}", "--callback-url", ""},
+            "--callback-url must not be empty"}}) {
+    const auto r = run_cli(args);
+    INFO(r.err);
+    CHECK(r.code == ExitCode::kUsage);
+    CHECK(r.out.empty());
+    CHECK_THAT(r.err, Catch::Contains(message));
+  }
+}
+
 }  // namespace
 }  // namespace korehook::cli
