@@ -59,6 +59,38 @@ TEST_CASE("cli JSON field access never throws") {
   CHECK(elements(v, "missing").empty());
 }
 
+TEST_CASE("cli first_line: first line only, cut by code points, escaped") {
+  CHECK(first_line("ok") == "ok");
+  CHECK(first_line("") == "");
+  CHECK(first_line("a\nb") == "a");
+  CHECK(first_line("a\r\nb") == "a");
+  CHECK(first_line("\nb").empty());
+  CHECK(first_line("abcdef", 3) == "abc...");
+  CHECK(first_line("abc", 3) == "abc");
+  // "é" is two bytes, one character: never cut inside it.
+  CHECK(first_line("\xc3\xa9\xc3\xa9\xc3\xa9", 2) == "\xc3\xa9\xc3\xa9...");
+  CHECK(first_line("\xc3\xa9\xc3\xa9", 2) == "\xc3\xa9\xc3\xa9");
+  CHECK(first_line("a\x1b[0mb\tc") == "a\\x1b[0mb\\x09c");
+}
+
+TEST_CASE("cli joined, next_cursor_hint, delivery_target") {
+  const auto v = boost::json::parse(
+      R"({"a":["x","y\u001b"],"n":[1,null,true],"e":[],"s":"x","c":"abc","z":null,"b":""})");
+  CHECK(joined(v, "a") == "x, y\\x1b");
+  CHECK(joined(v, "n") == "1, null, true");
+  CHECK(joined(v, "e").empty());
+  CHECK(joined(v, "s") == "-");
+  CHECK(joined(v, "missing") == "-");
+  CHECK(next_cursor_hint(boost::json::parse(R"({"next_cursor":"abc"})")) == "more: --cursor abc\n");
+  CHECK(next_cursor_hint(boost::json::parse(R"({"next_cursor":null})")).empty());
+  CHECK(next_cursor_hint(boost::json::parse(R"({"next_cursor":""})")).empty());
+  CHECK(next_cursor_hint(boost::json::parse("[]")).empty());
+  CHECK(delivery_target(boost::json::parse(R"({"endpoint_id":"ep_1","callback_url":"u"})")) ==
+        "ep_1");
+  CHECK(delivery_target(boost::json::parse(R"({"endpoint_id":null,"callback_url":"u"})")) == "u");
+  CHECK(delivery_target(boost::json::parse("{}")) == "-");
+}
+
 TEST_CASE("cli API errors") {
   CHECK(format_api_error(
             404, R"({"status":404,"code":"not_found","message":"no event evt_1","info":{}})") ==
