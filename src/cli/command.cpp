@@ -41,9 +41,7 @@ std::string path_segment(std::string_view text) {
   return boost::urls::encode(text, boost::urls::unreserved_chars);
 }
 
-std::string with_query(
-    std::string path,
-    const std::vector<std::pair<std::string_view, std::optional<std::string_view>>>& params) {
+std::string with_query(std::string path, const QueryParams& params) {
   char separator = '?';
   for (const auto& [key, value] : params) {
     if (!value) continue;
@@ -66,6 +64,52 @@ Result<unsigned long> parse_positive(std::string_view flag, std::string_view tex
                        std::to_string(max) + ", not '" + std::string(text) + "'");
   }
   return value;
+}
+
+Result<std::string> page_target(std::string path, const Args& args, QueryParams filters) {
+  std::optional<std::string> limit;
+  if (const auto text = args.get("limit")) {
+    auto n = parse_positive("limit", *text, 1000);
+    if (!n) return n.error();
+    limit = std::to_string(*n);
+  }
+  filters.emplace_back("limit", limit);
+  filters.emplace_back("cursor", args.get("cursor"));
+  filters.emplace_back("account", args.get("account"));
+  return with_query(std::move(path), filters);
+}
+
+Result<Millis> parse_duration_flag(std::string_view flag, std::string_view text) {
+  if (const auto d = parse_duration(text)) return *d;
+  return usage_error("--" + std::string(flag) +
+                     " must be a duration: a whole number and a unit (ms, s, m, h), e.g. 500ms, "
+                     "5s, 10m, 2h; not '" +
+                     std::string(text) + "'");
+}
+
+Result<Unit> check_choice(std::string_view flag, std::string_view text,
+                          const std::vector<std::string_view>& allowed) {
+  std::string choices;
+  for (std::size_t i = 0; i < allowed.size(); ++i) {
+    if (allowed[i] == text) return Unit{};
+    if (i > 0) choices += i + 1 == allowed.size() ? " or " : ", ";
+    choices += allowed[i];
+  }
+  return usage_error("--" + std::string(flag) + " must be " + choices + ", not '" +
+                     std::string(text) + "'");
+}
+
+Result<Unit> check_id(std::string_view what, std::string_view text) {
+  constexpr std::size_t kMaxId = 64;
+  bool ok = !text.empty() && text.size() <= kMaxId;
+  for (char c : text) {
+    ok = ok && ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                c == '_' || c == '-');
+  }
+  if (ok) return Unit{};
+  return usage_error(std::string(what) +
+                     " must be 1 to 64 characters from A-Z, a-z, 0-9, '_' and '-', not '" +
+                     std::string(text) + "'");
 }
 
 Result<Unit> validate_json(std::string_view flag, std::string_view text) {

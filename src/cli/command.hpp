@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "korehook/util/result.hpp"
+#include "korehook/util/time.hpp"
 
 namespace korehook::cli {
 
@@ -74,16 +75,38 @@ inline constexpr FlagSpec kAccountFlag{"account", "A",
                                        "Account (tenant) to act on; default: the "
                                        "default account"};
 
+// Flags of the cursor-paginated lists (see page_target()).
+inline constexpr FlagSpec kLimitFlag{"limit", "N", "Items per page, 1-1000 (default 50)"};
+inline constexpr FlagSpec kCursorFlag{"cursor", "C",
+                                      "Continue a list: the cursor printed after the previous "
+                                      "page (\"more: --cursor C\")"};
+
+using QueryParams = std::vector<std::pair<std::string_view, std::optional<std::string_view>>>;
+
 // Request-target helpers: percent-encode one path segment / append `?k=v&...` for the
 // parameters that have a value (in the given order).
 std::string path_segment(std::string_view text);
-std::string with_query(
-    std::string path,
-    const std::vector<std::pair<std::string_view, std::optional<std::string_view>>>& params);
+std::string with_query(std::string path, const QueryParams& params);
+
+// The target of one page of a cursor-paginated list: `path` with `filters`, then --limit,
+// --cursor and --account. Usage error when --limit is not 1..1000.
+Result<std::string> page_target(std::string path, const Args& args, QueryParams filters = {});
 
 // Parses a positive decimal integer flag value (1..max); usage error naming the flag otherwise.
 Result<unsigned long> parse_positive(std::string_view flag, std::string_view text,
                                      unsigned long max = 1'000'000);
+
+// Parses a duration flag value as the daemon does (`200ms`, `5s`, `10m`, `2h`); usage error
+// naming the flag otherwise.
+Result<Millis> parse_duration_flag(std::string_view flag, std::string_view text);
+
+// Checks that `text` is one of `allowed`; usage error naming the flag and listing them.
+Result<Unit> check_choice(std::string_view flag, std::string_view text,
+                          const std::vector<std::string_view>& allowed);
+
+// Checks an id chosen by the user (account, endpoint): [A-Za-z0-9_-]{1,64}, as the daemon
+// requires. `what` names it in the message: "--id", "ID".
+Result<Unit> check_id(std::string_view what, std::string_view text);
 
 // Checks that `text` is exactly one JSON value (depth <= 64, like the daemon); on failure a
 // usage error naming the flag and the line/column of the problem.

@@ -6,7 +6,10 @@ std::span<const CommandSpec> all_commands() {
   static const std::vector<CommandSpec> kCommands = [] {
     std::vector<CommandSpec> out;
     register_event_commands(out);
+    register_endpoint_commands(out);
+    register_delivery_commands(out);
     register_secret_commands(out);
+    register_account_commands(out);
     return out;
   }();
   return kCommands;

@@ -17,6 +17,9 @@ bool is_group(std::string_view path);
 
 // One register function per resource (src/cli/<resource>_commands.cpp).
 void register_event_commands(std::vector<CommandSpec>& out);
+void register_endpoint_commands(std::vector<CommandSpec>& out);
+void register_delivery_commands(std::vector<CommandSpec>& out);
 void register_secret_commands(std::vector<CommandSpec>& out);
+void register_account_commands(std::vector<CommandSpec>& out);
 
 }  // namespace korehook::cli

@@ -40,6 +40,10 @@ Result<ApiRequest> build_send(const Args& args) {
   if (const auto key = args.get("idempotency-key")) {
     out += ",\"idempotency_key\":" + json_quote(*key);
   }
+  if (const auto url = args.get("callback-url")) {
+    if (url->empty()) return usage_error("--callback-url must not be empty");
+    out += ",\"callback_url\":" + json_quote(*url);
+  }
   out += '}';
   return ApiRequest{"POST", with_query("/v1/events", {{"account", args.get("account")}}),
                     std::move(out)};
@@ -57,15 +61,6 @@ Result<ApiRequest> build_events_get(const Args& args) {
                     with_query("/v1/events/" + path_segment(args.operands.at(0)),
                                {{"account", args.get("account")}}),
                     {}};
-}
-
-// "503", or the error class and its detail when no response came back.
-std::string attempt_result(const json::value& attempt) {
-  if (has_field(attempt, "status_code")) return field(attempt, "status_code");
-  if (!has_field(attempt, "error")) return "-";
-  std::string out = field(attempt, "error");
-  if (has_field(attempt, "error_detail")) out += ": " + field(attempt, "error_detail");
-  return out;
 }
 
 std::string render_event(const json::value& event) {
@@ -88,27 +83,16 @@ std::string render_event(const json::value& event) {
   }
   std::vector<Row> rows;
   for (const json::value* d : deliveries) {
-    rows.push_back({field(*d, "id"), field(*d, "endpoint_id"), field(*d, "state"),
+    rows.push_back({field(*d, "id"), delivery_target(*d), field(*d, "state"),
                     field(*d, "attempt_count"), field(*d, "next_attempt_at")});
   }
   out += "\nDeliveries (" + std::to_string(deliveries.size()) + "):\n";
   out += format_table({"ID", "ENDPOINT", "STATE", "ATTEMPTS", "NEXT ATTEMPT"}, rows);
 
   for (const json::value* d : deliveries) {
-    const auto attempts = elements(*d, "attempts");
-    out += "\nAttempts of " + field(*d, "id") + ":";
-    if (attempts.empty()) {
-      out += " none yet\n";
-      continue;
-    }
-    out += '\n';
-    std::vector<Row> attempt_rows;
-    for (const json::value* a : attempts) {
-      const std::string ms = field(*a, "duration_ms");
-      attempt_rows.push_back({field(*a, "number"), field(*a, "started_at"), attempt_result(*a),
-                              ms == "-" ? ms : ms + " ms"});
-    }
-    out += format_table({"#", "STARTED AT", "RESULT", "DURATION"}, attempt_rows, 2);
+    const std::string attempts = format_attempts(*d, 2);
+    out += "\nAttempts of " + field(*d, "id") + ":" + (attempts.empty() ? " none yet\n" : "\n");
+    out += attempts;
   }
   return out;
 }
@@ -119,11 +103,14 @@ void register_event_commands(std::vector<CommandSpec>& out) {
   out.push_back(CommandSpec{
       .path = "send",
       .synopsis = "send --type T (--data JSON | --body TEXT --content-type CT) "
-                  "[--idempotency-key K] [--account A]",
+                  "[--idempotency-key K] [--callback-url URL] [--account A]",
       .summary = "Submit an event for delivery",
       .details = "With --data the payload is JSON (checked here, sent minified as "
                  "application/json); with --body it is sent as given with --content-type. "
-                 "Submitting again with the same --idempotency-key returns the first event.",
+                 "Submitting again with the same --idempotency-key returns the first event. "
+                 "With --callback-url the event is delivered to that https URL only (once, "
+                 "with retries, signed with the account's active secret) instead of to the "
+                 "endpoints whose filter matches.",
       .operands = {},
       .flags = {{"type", "T", "Event type, e.g. sim.activated"},
                 {"data", "JSON", "JSON payload"},
@@ -132,6 +119,7 @@ void register_event_commands(std::vector<CommandSpec>& out) {
                  "Content type of --body, e.g. "
                  "application/x-www-form-urlencoded"},
                 {"idempotency-key", "K", "Producer key: a repeat returns the original event"},
+                {"callback-url", "URL", "Deliver to this https URL only, not to the endpoints"},
                 kAccountFlag},
       .build = build_send,
       .render = render_send,

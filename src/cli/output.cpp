@@ -5,6 +5,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <charconv>
 #include <cstdio>
 
 namespace korehook::cli {
@@ -78,6 +79,12 @@ std::string field(const json::value& object, std::string_view key) {
   const json::value* v = member(object, key);
   if (!v || v->is_null()) return "-";
   if (const json::string* s = v->if_string()) return display(*s);
+  if (v->is_double()) {
+    // Shortest round-trip form ("2.5"); serialize() would write "2.5E0".
+    char buffer[32];
+    const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, v->get_double());
+    if (ec == std::errc{}) return std::string(buffer, end);
+  }
   return display(json::serialize(*v));
 }
 
@@ -95,6 +102,59 @@ std::vector<const json::value*> elements(const json::value& object, std::string_
     for (const json::value& element : *a) out.push_back(&element);
   }
   return out;
+}
+
+std::string first_line(std::string_view text, std::size_t max_chars) {
+  text = text.substr(0, text.find_first_of("\r\n"));
+  std::size_t chars = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) continue;
+    if (chars++ == max_chars) return display(text.substr(0, i)) + "...";
+  }
+  return display(text);
+}
+
+std::string joined(const json::value& object, std::string_view key) {
+  const json::value* v = member(object, key);
+  if (!v || !v->is_array()) return "-";
+  std::string out;
+  for (const json::value& element : v->get_array()) {
+    if (!out.empty()) out += ", ";
+    out += element.is_string() ? display(element.get_string()) : display(json::serialize(element));
+  }
+  return out;
+}
+
+std::string next_cursor_hint(const json::value& page) {
+  if (!has_field(page, "next_cursor")) return {};
+  return "more: --cursor " + field(page, "next_cursor") + "\n";
+}
+
+std::string delivery_target(const json::value& delivery) {
+  if (has_field(delivery, "endpoint_id")) return field(delivery, "endpoint_id");
+  return field(delivery, "callback_url");
+}
+
+std::string format_attempts(const json::value& delivery, int indent) {
+  std::vector<Row> rows;
+  for (const json::value* a : elements(delivery, "attempts")) {
+    std::string result = "-";
+    if (has_field(*a, "status_code")) {
+      result = field(*a, "status_code");
+    } else if (has_field(*a, "error")) {
+      result = field(*a, "error");
+    }
+    const std::string ms = field(*a, "duration_ms");
+    auto text = [&](std::string_view key) {
+      const json::value* v = member(*a, key);
+      return v && v->is_string() ? first_line(v->get_string()) : std::string();
+    };
+    rows.push_back({field(*a, "number"), field(*a, "started_at"), std::move(result),
+                    ms == "-" ? ms : ms + " ms", text("error_detail"), text("response_excerpt")});
+  }
+  if (rows.empty()) return {};
+  return format_table({"#", "STARTED AT", "RESULT", "DURATION", "DETAIL", "RESPONSE"}, rows,
+                      indent);
 }
 
 json::value parse_answer(std::string_view body, boost::system::error_code& ec) {

@@ -35,6 +35,24 @@ bool has_field(const boost::json::value& object, std::string_view key);
 std::vector<const boost::json::value*> elements(const boost::json::value& object,
                                                 std::string_view key);
 
+// The first line of `text`, sanitized, cut to `max_chars` code points ("..." marks a cut).
+std::string first_line(std::string_view text, std::size_t max_chars = 60);
+
+// The elements of an array member joined with ", " (each as field() spells a value); `-`
+// when missing or not an array, "" when empty.
+std::string joined(const boost::json::value& object, std::string_view key);
+
+// "more: --cursor C\n" when a cursor-paginated page has a next_cursor, else "".
+std::string next_cursor_hint(const boost::json::value& page);
+
+// Where a delivery goes: its endpoint id, else its callback URL, else `-`.
+std::string delivery_target(const boost::json::value& delivery);
+
+// The attempts of a delivery (its "attempts" member) as a table: number, start time, status
+// code or error class, duration, error detail and the first line of the response excerpt.
+// "" when there are none.
+std::string format_attempts(const boost::json::value& delivery, int indent = 0);
+
 // `error: <message> (<code>, HTTP <status>)` for a non-2xx answer; falls back to a
 // description of the raw body when it is not the API's error object.
 std::string format_api_error(int status, std::string_view body);

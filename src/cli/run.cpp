@@ -69,7 +69,9 @@ ExitCode run(std::span<const std::string> args, std::ostream& out, std::ostream&
   if (invocation.global.json) return ExitCode::kOk;
 
   boost::json::error_code ec;
-  const boost::json::value answer = parse_answer(response->body, ec);
+  // 204 No Content (e.g. a delete) has no body to parse: the renderer gets null.
+  const boost::json::value answer =
+      response->status == 204 ? boost::json::value() : parse_answer(response->body, ec);
   if (ec) {
     err << "error: korehookd answered HTTP " << response->status
         << " with a body that is not JSON (" << ec.message() << ")\n";

@@ -34,8 +34,10 @@ std::string render_create(const json::value& secret) {
 
 Result<ApiRequest> build_list(const Args& args) {
   const auto status = args.get("status");
-  if (status && *status != "active" && *status != "pending") {
-    return usage_error("--status must be active or pending, not '" + std::string(*status) + "'");
+  if (status) {
+    if (auto valid = check_choice("status", *status, {"active", "pending"}); !valid) {
+      return valid.error();
+    }
   }
   std::optional<std::string> page;
   std::optional<std::string> page_size;
@@ -79,10 +81,16 @@ std::string render_list(const json::value& answer) {
 }
 
 Result<ApiRequest> build_activate(const Args& args) {
+  std::string body = R"({"Status":"active")";
+  if (const auto overlap = args.get("overlap")) {
+    if (auto valid = parse_duration_flag("overlap", *overlap); !valid) return valid.error();
+    body += ",\"overlap\":" + json_quote(*overlap);
+  }
+  body += '}';
   return ApiRequest{
       "PATCH",
       with_query("/v1/secrets/" + path_segment(args.operands.at(0)), {{"account", account(args)}}),
-      R"({"Status":"active"})"};
+      std::move(body)};
 }
 
 std::string render_activate(const json::value& secret) {
@@ -120,11 +128,16 @@ void register_secret_commands(std::vector<CommandSpec>& out) {
   });
   out.push_back(CommandSpec{
       .path = "secrets activate",
-      .synopsis = "secrets activate ID [--account A]",
+      .synopsis = "secrets activate ID [--overlap DURATION] [--account A]",
       .summary = "Make the pending secret the active one",
-      .details = "The previously active secret is disabled; this cannot be undone.",
+      .details = "The previously active secret is disabled; this cannot be undone. With "
+                 "--overlap, Standard Webhooks signatures (webhook-signature) carry both the "
+                 "new and the old key for that long, so receivers can switch over; "
+                 "kore-signature always uses the active secret only.",
       .operands = {"ID"},
-      .flags = {kAccountFlag},
+      .flags = {{"overlap", "DURATION",
+                 "Keep signing with the old key too for this long, e.g. 24h"},
+                kAccountFlag},
       .build = build_activate,
       .render = render_activate,
   });

@@ -4,33 +4,14 @@
 #include <string>
 #include <vector>
 
-#include "cli/commands.hpp"
-#include "cli/parse.hpp"
+#include "cli/command_testing.hpp"
 
 namespace korehook::cli {
 namespace {
 
-Result<ApiRequest> build(std::vector<std::string> args) {
-  auto inv = parse_command_line(args);
-  INFO((inv.ok() ? std::string() : inv.error().message));
-  REQUIRE(inv.ok());
-  REQUIRE(inv->command != nullptr);
-  return inv->command->build(inv->args);
-}
-
-ApiRequest build_ok(std::vector<std::string> args) {
-  auto r = build(std::move(args));
-  INFO((r.ok() ? std::string() : r.error().message));
-  REQUIRE(r.ok());
-  return std::move(r).value();
-}
-
-std::string build_error(std::vector<std::string> args) {
-  auto r = build(std::move(args));
-  REQUIRE_FALSE(r.ok());
-  CHECK(r.error().code == "usage");
-  return r.error().message;
-}
+using testing::body_of;
+using testing::build_error;
+using testing::build_ok;
 
 TEST_CASE("cli send: JSON data goes in as raw text") {
   // Key order, spacing and number spelling are the producer's: no re-serialization.
@@ -144,6 +125,31 @@ TEST_CASE("cli secrets activate: request") {
   CHECK(req.method == "PATCH");
   CHECK(req.target == "/v1/secrets/whs_01x?account=acme");
   CHECK(req.body == R"({"Status":"active"})");
+}
+
+TEST_CASE("cli send: callback URL") {
+  const auto req = build_ok({"send", "--type", "op.done", "--data", "{}", "--callback-url",
+                             "https://cb.example/done?x=1", "--idempotency-key", "k"});
+  CHECK(
+      req.body ==
+      R"({"type":"op.done","data":{},"idempotency_key":"k","callback_url":"https://cb.example/done?x=1"})");
+  CHECK_THAT(build_error({"send", "--type", "t", "--data", "{}", "--callback-url", ""}),
+             Catch::Contains("--callback-url must not be empty"));
+}
+
+TEST_CASE("cli secrets activate: overlap") {
+  const auto req = build_ok({"secrets", "activate", "whs_2", "--overlap", "24h"});
+  CHECK(req.method == "PATCH");
+  CHECK(req.target == "/v1/secrets/whs_2");
+  CHECK(req.body == R"({"Status":"active","overlap":"24h"})");
+  CHECK(body_of(build_ok({"secrets", "activate", "whs_2", "--overlap", "0s"})).at("overlap") ==
+        "0s");
+  for (const char* bad : {"", "24", "1d", "-1h", "24 h", "1.5h"}) {
+    INFO(bad);
+    CHECK_THAT(build_error({"secrets", "activate", "whs_2", "--overlap", bad}),
+               Catch::StartsWith("--overlap must be a duration") &&
+                   Catch::Contains("'" + std::string(bad) + "'"));
+  }
 }
 
 }  // namespace

@@ -3,17 +3,13 @@
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "cli/commands.hpp"
+#include "cli/command_testing.hpp"
 #include "cli/output.hpp"
 
 namespace korehook::cli {
 namespace {
 
-std::string render(std::string_view command, std::string_view answer) {
-  const CommandSpec* spec = find_command(command);
-  REQUIRE(spec != nullptr);
-  return spec->render(boost::json::parse(answer));
-}
+using testing::render;
 
 TEST_CASE("cli table: columns aligned, no trailing spaces") {
   const std::string table =
@@ -50,6 +46,8 @@ TEST_CASE("cli JSON field access never throws") {
   CHECK(field(v, "missing") == "-");
   CHECK(field(v, "e").empty());
   CHECK(field(v, "o") == R"({"k":1})");
+  CHECK(field(boost::json::parse(R"({"d":2.5,"i":-7,"u":18446744073709551615})"), "d") == "2.5");
+  CHECK(field(boost::json::parse(R"({"d":1e300})"), "d") == "1e+300");
   CHECK(field(boost::json::parse("[1]"), "s") == "-");
   CHECK(has_field(v, "s"));
   CHECK(has_field(v, "n"));
@@ -59,6 +57,38 @@ TEST_CASE("cli JSON field access never throws") {
   CHECK(elements(v, "a").size() == 2);
   CHECK(elements(v, "s").empty());
   CHECK(elements(v, "missing").empty());
+}
+
+TEST_CASE("cli first_line: first line only, cut by code points, escaped") {
+  CHECK(first_line("ok") == "ok");
+  CHECK(first_line("") == "");
+  CHECK(first_line("a\nb") == "a");
+  CHECK(first_line("a\r\nb") == "a");
+  CHECK(first_line("\nb").empty());
+  CHECK(first_line("abcdef", 3) == "abc...");
+  CHECK(first_line("abc", 3) == "abc");
+  // "é" is two bytes, one character: never cut inside it.
+  CHECK(first_line("\xc3\xa9\xc3\xa9\xc3\xa9", 2) == "\xc3\xa9\xc3\xa9...");
+  CHECK(first_line("\xc3\xa9\xc3\xa9", 2) == "\xc3\xa9\xc3\xa9");
+  CHECK(first_line("a\x1b[0mb\tc") == "a\\x1b[0mb\\x09c");
+}
+
+TEST_CASE("cli joined, next_cursor_hint, delivery_target") {
+  const auto v = boost::json::parse(
+      R"({"a":["x","y\u001b"],"n":[1,null,true],"e":[],"s":"x","c":"abc","z":null,"b":""})");
+  CHECK(joined(v, "a") == "x, y\\x1b");
+  CHECK(joined(v, "n") == "1, null, true");
+  CHECK(joined(v, "e").empty());
+  CHECK(joined(v, "s") == "-");
+  CHECK(joined(v, "missing") == "-");
+  CHECK(next_cursor_hint(boost::json::parse(R"({"next_cursor":"abc"})")) == "more: --cursor abc\n");
+  CHECK(next_cursor_hint(boost::json::parse(R"({"next_cursor":null})")).empty());
+  CHECK(next_cursor_hint(boost::json::parse(R"({"next_cursor":""})")).empty());
+  CHECK(next_cursor_hint(boost::json::parse("[]")).empty());
+  CHECK(delivery_target(boost::json::parse(R"({"endpoint_id":"ep_1","callback_url":"u"})")) ==
+        "ep_1");
+  CHECK(delivery_target(boost::json::parse(R"({"endpoint_id":null,"callback_url":"u"})")) == "u");
+  CHECK(delivery_target(boost::json::parse("{}")) == "-");
 }
 
 TEST_CASE("cli API errors") {
@@ -107,9 +137,9 @@ TEST_CASE("cli render: event with deliveries and attempts") {
         "dlv_22  -         pending    0         2026-11-29T00:48:00.000Z\n"
         "\n"
         "Attempts of dlv_1:\n"
-        "  #  STARTED AT                RESULT                        DURATION\n"
-        "  1  2026-11-29T00:47:06.200Z  tls: certificate has expired  12 ms\n"
-        "  2  2026-11-29T00:47:08.200Z  200                           41 ms\n"
+        "  #  STARTED AT                RESULT  DURATION  DETAIL                   RESPONSE\n"
+        "  1  2026-11-29T00:47:06.200Z  tls     12 ms     certificate has expired\n"
+        "  2  2026-11-29T00:47:08.200Z  200     41 ms                              ok\n"
         "\n"
         "Attempts of dlv_22: none yet\n");
 }

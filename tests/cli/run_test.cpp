@@ -172,5 +172,118 @@ TEST_CASE("cli run: secrets create output through the whole path") {
   CHECK_THAT(r.out, Catch::Contains("whsec_QUJD") && Catch::Contains("shown only once"));
 }
 
+TEST_CASE("cli run: endpoints create against a fake daemon") {
+  FakeDaemon daemon(201, R"({"id":"ep_1","url":"https://a.example/h","enabled":true,
+                             "headers":{"X-Key":"abc"},"event_types":["*"]})");
+  const auto r = run_cli({"--socket", daemon.socket_path(), "endpoints", "create", "--url",
+                          "https://a.example/h", "--header", "X-Key: abc", "--account", "acme"});
+  CHECK(r.code == ExitCode::kOk);
+  CHECK(r.err.empty());
+  CHECK_THAT(r.out, Catch::StartsWith("Endpoint         ep_1\n") && Catch::Contains("X-Key: abc") &&
+                        Catch::Contains("shown only now"));
+  CHECK(daemon.request_line() == "POST /v1/endpoints?account=acme HTTP/1.1");
+  CHECK(daemon.request_body() == R"({"url":"https://a.example/h","headers":{"X-Key":"abc"}})");
+}
+
+TEST_CASE("cli run: endpoints delete answered 204 without a body") {
+  FakeDaemon daemon(204, "");
+  const auto r = run_cli({"endpoints", "delete", "ep_1"}, daemon.socket_path());
+  CHECK(r.code == ExitCode::kOk);
+  CHECK(r.err.empty());
+  CHECK(r.out == "Endpoint deleted; its pending deliveries are cancelled.\n");
+  CHECK(daemon.request_line() == "DELETE /v1/endpoints/ep_1 HTTP/1.1");
+}
+
+TEST_CASE("cli run: --json with 204 prints nothing") {
+  FakeDaemon daemon(204, "");
+  const auto r = run_cli({"--json", "endpoints", "delete", "ep_1"}, daemon.socket_path());
+  CHECK(r.code == ExitCode::kOk);
+  CHECK(r.out.empty());
+  CHECK(r.err.empty());
+}
+
+TEST_CASE("cli run: endpoint config conflict is reported") {
+  FakeDaemon daemon(409, R"({"status":409,"code":"declared_in_config",)"
+                         R"("message":"endpoint ep_1 is declared in the config","info":{}})");
+  const auto r =
+      run_cli({"endpoints", "update", "ep_1", "--url", "https://b.example"}, daemon.socket_path());
+  CHECK(r.code == ExitCode::kApiError);
+  CHECK(r.err == "error: endpoint ep_1 is declared in the config (declared_in_config, HTTP 409)\n");
+  CHECK(daemon.request_line() == "PATCH /v1/endpoints/ep_1 HTTP/1.1");
+  CHECK(daemon.request_body() == R"({"url":"https://b.example"})");
+}
+
+TEST_CASE("cli run: deliveries list --json and the cursor hint") {
+  const std::string answer = R"({"data":[{"id":"dlv_1","state":"failed"}],"next_cursor":"n1"})";
+  {
+    FakeDaemon daemon(200, answer);
+    const auto r = run_cli({"--json", "deliveries", "list", "--state", "failed", "--limit", "1"},
+                           daemon.socket_path());
+    CHECK(r.code == ExitCode::kOk);
+    CHECK(r.out == answer + "\n");
+    CHECK(daemon.request_line() == "GET /v1/deliveries?state=failed&limit=1 HTTP/1.1");
+  }
+  FakeDaemon daemon(200, answer);
+  const auto r = run_cli({"deliveries", "list", "--cursor", "n0"}, daemon.socket_path());
+  CHECK(r.code == ExitCode::kOk);
+  CHECK_THAT(r.out,
+             Catch::StartsWith("ID     EVENT TYPE") && Catch::EndsWith("more: --cursor n1\n"));
+  CHECK(daemon.request_line() == "GET /v1/deliveries?cursor=n0 HTTP/1.1");
+}
+
+TEST_CASE("cli run: replay and redeliver against a fake daemon") {
+  {
+    FakeDaemon daemon(202, R"({"replayed":3})");
+    const auto r = run_cli({"deliveries", "replay", "--endpoint", "ep_1"}, daemon.socket_path());
+    CHECK(r.code == ExitCode::kOk);
+    CHECK(r.out == "Replayed 3 deliveries.\n");
+    CHECK(daemon.request_line() == "POST /v1/deliveries/replay HTTP/1.1");
+    CHECK(daemon.request_body() == R"({"endpoint_id":"ep_1"})");
+  }
+  FakeDaemon daemon(409, R"({"status":409,"code":"conflict","message":"dlv_1 is pending"})");
+  const auto r = run_cli({"deliveries", "redeliver", "dlv_1"}, daemon.socket_path());
+  CHECK(r.code == ExitCode::kApiError);
+  CHECK(r.err == "error: dlv_1 is pending (conflict, HTTP 409)\n");
+  CHECK(daemon.request_line() == "POST /v1/deliveries/dlv_1/redeliver HTTP/1.1");
+}
+
+TEST_CASE("cli run: accounts create against a fake daemon") {
+  FakeDaemon daemon(201, R"({"id":"acme","name":"Acme","created_at":"2026-11-29T00:00:00.000Z"})");
+  const auto r = run_cli({"accounts", "create", "acme", "--name", "Acme"}, daemon.socket_path());
+  CHECK(r.code == ExitCode::kOk);
+  CHECK_THAT(r.out, Catch::StartsWith("Account     acme\n"));
+  CHECK(daemon.request_line() == "POST /v1/accounts HTTP/1.1");
+  CHECK(daemon.request_body() == R"({"id":"acme","name":"Acme"})");
+}
+
+TEST_CASE("cli run: secrets activate with an overlap") {
+  FakeDaemon daemon(200, R"({"id":"whs_2","name":"next","status":"active"})");
+  const auto r =
+      run_cli({"secrets", "activate", "whs_2", "--overlap", "24h"}, daemon.socket_path());
+  CHECK(r.code == ExitCode::kOk);
+  CHECK(r.out == "Secret whs_2 (next) is now active.\n");
+  CHECK(daemon.request_line() == "PATCH /v1/secrets/whs_2 HTTP/1.1");
+  CHECK(daemon.request_body() == R"({"Status":"active","overlap":"24h"})");
+}
+
+TEST_CASE("cli run: new commands' usage errors name the flag and exit 2") {
+  for (const auto& [args, message] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"endpoints", "create", "--url", "https://a", "--read-timeout", "5"},
+            "--read-timeout must be a duration"},
+           {{"endpoints", "create", "--url", "https://a", "--header", "X"}, "--header must be"},
+           {{"endpoints", "create", "--url", "https://a", "--max-in-flight", "many"},
+            "--max-in-flight must be an integer"},
+           {{"deliveries", "list", "--state", "x"}, "--state must be"},
+           {{"secrets", "activate", "whs_1", "--overlap", "1 day"}, "--overlap must be a duration"},
+           {{"send", "--type", "t", "--data", "{}", "--callback-url", ""},
+            "--callback-url must not be empty"}}) {
+    const auto r = run_cli(args);
+    INFO(r.err);
+    CHECK(r.code == ExitCode::kUsage);
+    CHECK(r.out.empty());
+    CHECK_THAT(r.err, Catch::Contains(message));
+  }
+}
+
 }  // namespace
 }  // namespace korehook::cli
