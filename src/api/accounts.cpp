@@ -49,13 +49,13 @@ void list_accounts(Context& ctx, Request req, const Params&, Respond respond) {
   if (err) return respond(std::move(*err));
   std::optional<std::string> cursor;
   if (const std::string* c = req.query_param("cursor")) cursor = *c;
-  ctx.store.list_accounts(cursor, *limit,
-                          [respond = std::move(respond)](Result<store::Page<store::AccountRecord>> r) {
-                            if (!r.ok()) return respond(error_response(r.error()));
-                            json::array data;
-                            for (const auto& a : r->items) data.push_back(account_json(a));
-                            respond(json_response(200, page_json(std::move(data), r->next_cursor)));
-                          });
+  ctx.store.list_accounts(
+      cursor, *limit, [respond = std::move(respond)](Result<store::Page<store::AccountRecord>> r) {
+        if (!r.ok()) return respond(error_response(r.error()));
+        json::array data;
+        for (const auto& a : r->items) data.push_back(account_json(a));
+        respond(json_response(200, page_json(std::move(data), r->next_cursor)));
+      });
 }
 
 void get_account(Context& ctx, Request, const Params& params, Respond respond) {

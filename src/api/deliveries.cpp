@@ -126,8 +126,8 @@ void replay(Context& ctx, Request req, const Params&, Respond respond) {
   Response error;
   auto body = parse_object(req, error);
   if (!body) return respond(std::move(error));
-  if (auto unknown =
-          unknown_member(*body, {"endpoint_id", "state", "event_type", "since", "until", "account"})) {
+  if (auto unknown = unknown_member(
+          *body, {"endpoint_id", "state", "event_type", "since", "until", "account"})) {
     return respond(field_error(*unknown, "unknown field"));
   }
   std::optional<Response> err;
@@ -144,8 +144,8 @@ void replay(Context& ctx, Request req, const Params&, Respond respond) {
   filter.event_type = std::move(event_type);
   filter.state = read_state(state.value_or("failed"), true);
   if (!filter.state) return respond(field_error("state", "must be failed, cancelled or delivered"));
-  for (auto [field, text, out] : {std::tuple{"since", &since, &filter.since},
-                                  std::tuple{"until", &until, &filter.until}}) {
+  for (auto [field, text, out] :
+       {std::tuple{"since", &since, &filter.since}, std::tuple{"until", &until, &filter.until}}) {
     if (!*text) continue;
     *out = parse_rfc3339(**text);
     if (!*out) {
@@ -153,18 +153,17 @@ void replay(Context& ctx, Request req, const Params&, Respond respond) {
     }
   }
   const std::string acct = filter.account_id;
-  with_account(ctx, acct, std::move(respond),
-               [&ctx, filter = std::move(filter)](Respond respond) {
-                 ctx.store.replay(filter, ctx.clock.now_ms(),
-                                  [&ctx, respond = std::move(respond)](Result<int> r) {
-                                    if (!r.ok()) return respond(error_response(r.error()));
-                                    logger().info("replay requeued={}", *r);
-                                    if (*r > 0) ctx.dispatcher.notify_stored();
-                                    json::object o;
-                                    o["replayed"] = *r;
-                                    respond(json_response(202, o));
-                                  });
-               });
+  with_account(ctx, acct, std::move(respond), [&ctx, filter = std::move(filter)](Respond respond) {
+    ctx.store.replay(filter, ctx.clock.now_ms(),
+                     [&ctx, respond = std::move(respond)](Result<int> r) {
+                       if (!r.ok()) return respond(error_response(r.error()));
+                       logger().info("replay requeued={}", *r);
+                       if (*r > 0) ctx.dispatcher.notify_stored();
+                       json::object o;
+                       o["replayed"] = *r;
+                       respond(json_response(202, o));
+                     });
+  });
 }
 
 }  // namespace korehook::api

@@ -81,14 +81,15 @@ std::optional<Response> read_duration(const json::value& v, std::string_view fie
 std::optional<Response> read_int(const json::value& v, std::string_view field, int min, int max,
                                  int& out) {
   if (!v.is_int64() && !v.is_uint64()) {
-    return field_error(field, "must be an integer from " + std::to_string(min) + " to " +
-                                  std::to_string(max));
+    return field_error(
+        field, "must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
   }
-  const auto n = v.is_int64() ? v.as_int64() : static_cast<std::int64_t>(std::min<std::uint64_t>(
-                                                   v.as_uint64(), INT64_MAX));
+  const auto n = v.is_int64()
+                     ? v.as_int64()
+                     : static_cast<std::int64_t>(std::min<std::uint64_t>(v.as_uint64(), INT64_MAX));
   if (n < min || n > max) {
-    return field_error(field, "must be an integer from " + std::to_string(min) + " to " +
-                                  std::to_string(max));
+    return field_error(
+        field, "must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
   }
   out = static_cast<int>(n);
   return std::nullopt;
@@ -166,8 +167,8 @@ std::optional<Response> read_signatures(const json::value& v, EndpointSettings& 
 std::optional<Response> read_settings(const json::object& body, EndpointSettings& s) {
   if (auto unknown = unknown_member(
           body, {"id", "account", "enabled", "url", "description", "event_types", "connect_timeout",
-                 "read_timeout", "retry", "max_in_flight", "rate_limit", "disable_after",
-                 "headers", "signatures", "ca_file"})) {
+                 "read_timeout", "retry", "max_in_flight", "rate_limit", "disable_after", "headers",
+                 "signatures", "ca_file"})) {
     return field_error(*unknown, "unknown field");
   }
   for (const auto& member : body) {
@@ -255,9 +256,8 @@ void check_url(Context& ctx, const std::string& url, Respond respond,
                std::function<void(Respond)> then) {
   if (!ctx.options.check_destination) return then(std::move(respond));
   ctx.options.check_destination(
-      net::parse_https_url(url).value(),
-      [respond = std::move(respond), then = std::move(then)](
-          std::optional<std::string> blocked) mutable {
+      net::parse_https_url(url).value(), [respond = std::move(respond), then = std::move(then)](
+                                             std::optional<std::string> blocked) mutable {
         if (blocked) {
           json::object info;
           info["field"] = "url";

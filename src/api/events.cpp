@@ -119,12 +119,12 @@ void check_callbacks(Context& ctx, std::shared_ptr<std::vector<Submitted>> items
                      std::function<void(std::optional<std::pair<std::size_t, std::string>>)> done) {
   while (from < items->size() && !(*items)[from].callback) ++from;
   if (from == items->size() || !ctx.options.check_destination) return done(std::nullopt);
-  ctx.options.check_destination(*(*items)[from].callback,
-                        [&ctx, items, from, done = std::move(done)](
-                            std::optional<std::string> blocked) mutable {
-                          if (blocked) return done(std::make_pair(from, std::move(*blocked)));
-                          check_callbacks(ctx, std::move(items), from + 1, std::move(done));
-                        });
+  ctx.options.check_destination(
+      *(*items)[from].callback,
+      [&ctx, items, from, done = std::move(done)](std::optional<std::string> blocked) mutable {
+        if (blocked) return done(std::make_pair(from, std::move(*blocked)));
+        check_callbacks(ctx, std::move(items), from + 1, std::move(done));
+      });
 }
 
 // Appends the events (all or nothing) and hands their deliveries to the dispatcher.
@@ -144,31 +144,31 @@ void append(Context& ctx, std::vector<Submitted> submitted,
   for (auto& item : items) {
     item.lease_until = leased ? store::kLeaseHeld : 0;
     const EventRecord& e = item.event;
-    auto payload = std::make_shared<store::Payload>(store::Payload{
-        e.id, e.account_id, e.type, e.content_type, e.body, e.callback_url});
+    auto payload = std::make_shared<store::Payload>(
+        store::Payload{e.id, e.account_id, e.type, e.content_type, e.body, e.callback_url});
     std::vector<store::Work> w;
     for (const auto& d : item.deliveries) w.push_back(store::Work{d, payload});
     work->push_back(std::move(w));
   }
-  ctx.store.append_events(
-      std::move(items), [&ctx, work, leased, n, done = std::move(done)](
-                            Result<std::vector<store::AppendResult>> result) mutable {
-        std::vector<store::Work> accepted;
-        if (result.ok()) {
-          for (std::size_t i = 0; i < result->size(); ++i) {
-            if (!(*result)[i].created) continue;
-            for (auto& w : (*work)[i]) accepted.push_back(std::move(w));
-          }
-        }
-        if (leased) {
-          ctx.dispatcher.release_reservation(n - accepted.size());
-          // accept() releases the rest of the reservation.
-          if (!accepted.empty()) ctx.dispatcher.accept(std::move(accepted));
-        } else if (!accepted.empty()) {
-          ctx.dispatcher.notify_stored();
-        }
-        done(std::move(result));
-      });
+  ctx.store.append_events(std::move(items),
+                          [&ctx, work, leased, n, done = std::move(done)](
+                              Result<std::vector<store::AppendResult>> result) mutable {
+                            std::vector<store::Work> accepted;
+                            if (result.ok()) {
+                              for (std::size_t i = 0; i < result->size(); ++i) {
+                                if (!(*result)[i].created) continue;
+                                for (auto& w : (*work)[i]) accepted.push_back(std::move(w));
+                              }
+                            }
+                            if (leased) {
+                              ctx.dispatcher.release_reservation(n - accepted.size());
+                              // accept() releases the rest of the reservation.
+                              if (!accepted.empty()) ctx.dispatcher.accept(std::move(accepted));
+                            } else if (!accepted.empty()) {
+                              ctx.dispatcher.notify_stored();
+                            }
+                            done(std::move(result));
+                          });
 }
 
 bool refuse_when_draining(Context& ctx, Respond& respond) {

@@ -109,9 +109,9 @@ void Api::handle(Request req, Respond respond) {
     }
   }
   if (!allow.empty()) {
-    Response res = error_response(
-        405, "method_not_allowed",
-        req.method + " is not allowed on " + req.path + " (allowed: " + allow + ")");
+    Response res =
+        error_response(405, "method_not_allowed",
+                       req.method + " is not allowed on " + req.path + " (allowed: " + allow + ")");
     res.headers.emplace_back("Allow", allow);
     return respond(std::move(res));
   }

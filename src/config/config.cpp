@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <set>
@@ -132,8 +132,8 @@ void read_network(const Value& v, Config::Network& network) {
 }
 
 void read_defaults(const Value& v, Config::Defaults& defaults) {
-  const Mapping m = v.mapping(
-      {"connect_timeout", "read_timeout", "retry", "max_in_flight", "disable_after"});
+  const Mapping m =
+      v.mapping({"connect_timeout", "read_timeout", "retry", "max_in_flight", "disable_after"});
   if (auto x = m.get("connect_timeout")) defaults.connect_timeout = x->duration(false);
   if (auto x = m.get("read_timeout")) defaults.read_timeout = x->duration(false);
   if (auto x = m.get("retry")) defaults.retry = read_retry(*x, retry::RetryPolicy{}, "built-in");
@@ -212,10 +212,9 @@ double read_rate_limit(const Value& v) {
 // `id_lines` maps the ids seen so far to their line, for duplicate detection.
 EndpointConfig read_endpoint(const Value& v, const Config::Defaults& defaults,
                              std::map<std::string, int>& id_lines) {
-  const Mapping m =
-      v.mapping({"id", "account", "url", "description", "event_types", "enabled", "connect_timeout",
-                 "read_timeout", "retry", "max_in_flight", "rate_limit", "disable_after",
-                 "signatures", "ca_file", "headers"});
+  const Mapping m = v.mapping({"id", "account", "url", "description", "event_types", "enabled",
+                               "connect_timeout", "read_timeout", "retry", "max_in_flight",
+                               "rate_limit", "disable_after", "signatures", "ca_file", "headers"});
   EndpointConfig ep;
   ep.connect_timeout = defaults.connect_timeout;
   ep.read_timeout = defaults.read_timeout;
@@ -287,9 +286,8 @@ Config parse_config(std::string_view yaml_text, std::string_view source) {
   Config config;
   config.source = std::string(source);
   const Value root(load_document(yaml_text, source), "", YAML::Mark(), config.source);
-  const Mapping top =
-      root.mapping({"api", "store", "tls", "network", "defaults", "delivery", "log", "secrets",
-                    "endpoints"});
+  const Mapping top = root.mapping(
+      {"api", "store", "tls", "network", "defaults", "delivery", "log", "secrets", "endpoints"});
 
   // Fixed order, whatever the order in the file: endpoints inherit from defaults.
   if (auto x = top.get("api")) read_api(*x, config.api);

@@ -59,9 +59,10 @@ Result<Key> load_key_file(const std::string& path) {
     if (std::isspace(static_cast<unsigned char>(c)) == 0) hex.push_back(c);
   }
   if (hex.size() != 2 * kKeyBytes) {
-    return fail("expected 64 hexadecimal characters (32 bytes, e.g. from `openssl rand -hex 32`)"
-                ", found " +
-                std::to_string(hex.size()) + " characters");
+    return fail(
+        "expected 64 hexadecimal characters (32 bytes, e.g. from `openssl rand -hex 32`)"
+        ", found " +
+        std::to_string(hex.size()) + " characters");
   }
   Key key{};
   for (std::size_t i = 0; i < kKeyBytes; ++i) {
@@ -128,7 +129,8 @@ Result<std::string> Sealer::open(std::string_view sealed, std::string_view conte
                           tag.data()) == 1 &&
       EVP_DecryptFinal_ex(ctx.get(), dst + len, &len) == 1;
   if (!ok) {
-    return Error{"decrypt_failed", "sealed value does not open with this key (wrong key or altered)"};
+    return Error{"decrypt_failed",
+                 "sealed value does not open with this key (wrong key or altered)"};
   }
   return plain;
 }

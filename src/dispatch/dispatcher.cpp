@@ -1,9 +1,9 @@
 #include "korehook/dispatch/dispatcher.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cmath>
 #include <deque>
 #include <limits>
 #include <unordered_map>
@@ -143,8 +143,8 @@ struct Dispatcher::Impl {
     if (state.refilled_at == 0) {
       state.tokens = burst;
     } else {
-      state.tokens = std::min(burst, state.tokens + static_cast<double>(now - state.refilled_at) *
-                                                        rate / 1000.0);
+      state.tokens = std::min(
+          burst, state.tokens + static_cast<double>(now - state.refilled_at) * rate / 1000.0);
     }
     state.refilled_at = now;
     if (state.tokens >= 1.0) {
@@ -281,10 +281,10 @@ struct Dispatcher::Impl {
     request.read_timeout = target.read_timeout;
     request.ca_file = target.ca_file;
 
-    sender.send(std::move(request), [this, key, number, work = std::move(work)](
-                                        delivery::SendResult result) mutable {
-      on_result(key, std::move(work), number, std::move(result));
-    });
+    sender.send(std::move(request),
+                [this, key, number, work = std::move(work)](delivery::SendResult result) mutable {
+                  on_result(key, std::move(work), number, std::move(result));
+                });
   }
 
   void on_result(const std::string& key, store::Work work, int number,

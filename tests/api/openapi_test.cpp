@@ -56,8 +56,10 @@ TEST_CASE("openapi: every served route is documented and every documented route 
   std::vector<std::pair<std::string, std::string>> not_served;
   std::set_difference(documented.begin(), documented.end(), served.begin(), served.end(),
                       std::back_inserter(not_served));
-  for (const auto& [m, p] : undocumented) UNSCOPED_INFO("served but not documented: " << m << " " << p);
-  for (const auto& [m, p] : not_served) UNSCOPED_INFO("documented but not served: " << m << " " << p);
+  for (const auto& [m, p] : undocumented)
+    UNSCOPED_INFO("served but not documented: " << m << " " << p);
+  for (const auto& [m, p] : not_served)
+    UNSCOPED_INFO("documented but not served: " << m << " " << p);
   CHECK(undocumented.empty());
   CHECK(not_served.empty());
   CHECK(served.size() >= 20);

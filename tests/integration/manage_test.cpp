@@ -1,6 +1,11 @@
 // Issue 3 against the real daemon and a real TLS receiver: endpoints, accounts, callbacks,
 // deliveries and replay through the API.
 
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+#include <set>
+
 #include "fixture.hpp"
 #include "korehook/sign/signature.hpp"
 
@@ -30,9 +35,7 @@ std::string str(const json::value& v, std::string_view key) {
 }
 
 // A daemon without YAML endpoints (they are created through the API).
-std::string bare_yaml(const Fixture& f, std::string_view extra = "") {
-  return f.yaml({}, extra);
-}
+std::string bare_yaml(const Fixture& f, std::string_view extra = "") { return f.yaml({}, extra); }
 
 std::string endpoint_body(const std::string& url, const std::string& extra = "") {
   return R"({"url":")" + url + "\"" + extra + "}";
@@ -45,12 +48,13 @@ TEST_CASE("manage: an endpoint created through the API receives events, with its
   Fixture f;
   Daemon d(bare_yaml(f));
   d.start();
-  auto created = call(d, "POST", "/v1/endpoints",
-                      endpoint_body(f.receiver_url("/api-hook"),
-                                    R"(,"id":"ep_api","description":"made by a test",)"
-                                    R"("event_types":["sim.*"],"headers":{"X-Api-Key":"k-123"},)"
-                                    R"("retry":{"max_attempts":2},"max_in_flight":4,)"
-                                    R"("rate_limit":100,"connect_timeout":"3s","signatures":["kore"])"));
+  auto created =
+      call(d, "POST", "/v1/endpoints",
+           endpoint_body(f.receiver_url("/api-hook"),
+                         R"(,"id":"ep_api","description":"made by a test",)"
+                         R"("event_types":["sim.*"],"headers":{"X-Api-Key":"k-123"},)"
+                         R"("retry":{"max_attempts":2},"max_in_flight":4,)"
+                         R"("rate_limit":100,"connect_timeout":"3s","signatures":["kore"])"));
   INFO(json::serialize(created.body));
   REQUIRE(created.status == 201);
   CHECK(str(created.body, "id") == "ep_api");
@@ -230,7 +234,7 @@ TEST_CASE("manage: a callback_url event goes to that URL only, signed", "[manage
   auto event = wait_for_delivery_state(d, id, "delivered");
   REQUIRE(deliveries_of(event).size() == 1);
   CHECK(deliveries_of(event)[0].at("endpoint_id").is_null());
-  CHECK(deliveries_of(event)[0].at("callback_url") == cb);
+  CHECK(str(deliveries_of(event)[0], "callback_url") == cb);
   auto requests = f.receiver().requests();
   REQUIRE(requests.size() == 1);
   CHECK(requests[0].target == "/callback?op=42");
@@ -284,7 +288,8 @@ TEST_CASE("manage: deliveries list, detail with response headers, replay and red
     if (healthy) return Reply{.status = 200, .headers = {{"x-receiver", "ok"}}, .body = "thanks"};
     return Reply{.status = 500, .headers = {{"x-receiver", "down"}}, .body = "broken"};
   });
-  Daemon d(f.yaml({endpoint("ep_a", f.receiver_url("/a")), endpoint("ep_b", f.receiver_url("/b"))}));
+  Daemon d(
+      f.yaml({endpoint("ep_a", f.receiver_url("/a")), endpoint("ep_b", f.receiver_url("/b"))}));
   d.start();
   const std::string e1 = submit_event(d, R"({"type":"x.one","data":{"i":1}})");
   const std::string e2 = submit_event(d, R"({"type":"x.two","data":{"i":2}})");
@@ -403,7 +408,9 @@ TEST_CASE("manage: an endpoint failing for disable_after is disabled; disable an
   Fixture f;
   f.receiver().set_handler([](const ReceivedRequest&) { return Reply{.status = 503}; });
   EndpointYaml ep = endpoint("ep_sick", f.receiver_url("/s"));
-  ep.extra = "    disable_after: 300ms\n    retry: {max_attempts: 50, initial_delay: 100ms, max_delay: 100ms}\n";
+  ep.extra =
+      "    disable_after: 300ms\n    retry: {max_attempts: 50, initial_delay: 100ms, max_delay: "
+      "100ms}\n";
   Daemon d(f.yaml({ep}));
   d.start();
   const std::string id = submit_event(d, R"({"type":"a.b","data":{}})");
@@ -450,8 +457,8 @@ TEST_CASE("manage: secret rotation with overlap signs with both keys", "[manage]
     return sign::standard_webhooks_signature(*sign::standard_webhooks_key(secret), id,
                                              std::stoll(ts), r.body);
   };
-  CHECK(sigs == expect(str(new_secret.body, "secret")) + " " +
-                    expect(str(old_secret.body, "secret")));
+  CHECK(sigs ==
+        expect(str(new_secret.body, "secret")) + " " + expect(str(old_secret.body, "secret")));
 
   auto bad = call(d, "PATCH", "/v1/secrets/" + str(old_secret.body, "id"),
                   R"({"Name":"x","overlap":"1h"})");
@@ -465,9 +472,10 @@ TEST_CASE("manage: secrets and header values are encrypted at rest; the key is r
   d.start();
   auto secret = call(d, "POST", "/v1/secrets", R"({"Name":"k"})");
   REQUIRE(secret.status == 201);
-  REQUIRE(call(d, "POST", "/v1/endpoints",
-               endpoint_body(f.receiver_url("/x"), R"(,"headers":{"Authorization":"Bearer canary-h"})"))
-              .status == 201);
+  REQUIRE(
+      call(d, "POST", "/v1/endpoints",
+           endpoint_body(f.receiver_url("/x"), R"(,"headers":{"Authorization":"Bearer canary-h"})"))
+          .status == 201);
   d.terminate();  // checkpoints the WAL into the database file
   const std::string value = str(secret.body, "secret");
   std::string raw = read_file(d.store_path());

@@ -222,7 +222,7 @@ TEST_CASE("config: unknown keys are rejected with a suggestion", "[config]") {
   // Nothing close: list what is allowed.
   CHECK(error_of("log:\n  level: info\nlisteners: []\n") ==
         "korehook.yaml:3:1: listeners: unknown key 'listeners' (expected one of: api, store, "
-        "tls, network, defaults, delivery, log, endpoints)");
+        "tls, network, defaults, delivery, log, secrets, endpoints)");
 }
 
 TEST_CASE("config: wrong types", "[config]") {
@@ -450,4 +450,37 @@ TEST_CASE("config: the shipped example parses", "[config]") {
   CHECK(ep.retry.max_attempts == 3);
   CHECK(ep.retry.initial_delay == Millis(1'000));
   CHECK(ep.retry.max_delay == Millis(60'000));
+}
+
+TEST_CASE("config: endpoint rate limit, signatures, disable_after and the secrets key",
+          "[config]") {
+  const Config c = parse_config(
+      "secrets:\n  key_file: /etc/korehook/secrets.key\n"
+      "defaults:\n  disable_after: 48h\n" +
+          std::string(kEndpointHead) +
+          "    rate_limit: 2.5\n    signatures: [standard]\n"
+          "  - id: ep_b\n    url: https://b.example.com/\n    disable_after: 0s\n",
+      "k.yaml");
+  CHECK(c.secrets.key_file == "/etc/korehook/secrets.key");
+  REQUIRE(c.endpoints.size() == 2);
+  CHECK(c.endpoints[0].rate_limit == 2.5);
+  CHECK_FALSE(c.endpoints[0].kore_signature);
+  CHECK(c.endpoints[0].standard_signature);
+  CHECK(c.endpoints[0].disable_after == Millis(48LL * 3600 * 1000));  // from defaults
+  CHECK(c.endpoints[1].disable_after == Millis(0));
+  CHECK(c.endpoints[1].kore_signature);
+  CHECK_FALSE(c.endpoints[1].rate_limit.has_value());
+
+  CHECK(error_of(std::string(kEndpointHead) + "    rate_limit: 0\n") ==
+        "korehook.yaml:4:17: endpoints[0].rate_limit: invalid rate limit \"0\" (expected requests "
+        "per second, a number above 0 and at most 100000)");
+  CHECK_THAT(
+      error_of(std::string(kEndpointHead) + "    signatures: [hmac]\n"),
+      StartsWith("korehook.yaml:4:18: endpoints[0].signatures[0]: unknown signature scheme"));
+  CHECK_THAT(error_of(std::string(kEndpointHead) + "    signatures: []\n"),
+             StartsWith("korehook.yaml:4:17: endpoints[0].signatures: must not be empty"));
+  CHECK_THAT(error_of(std::string(kEndpointHead) + "    signatures: [kore, kore]\n"),
+             StartsWith("korehook.yaml:4:24: endpoints[0].signatures[1]: duplicate"));
+  CHECK_THAT(error_of("secrets:\n  key_file: \"\"\n"),
+             StartsWith("korehook.yaml:2:13: secrets.key_file:"));
 }

@@ -175,3 +175,17 @@ TEST_CASE("raw_member: escaped keys, duplicates and non-objects", "[json]") {
   CHECK_FALSE(raw_member(ok(R"(["a", 1])"), "a"));
   CHECK_FALSE(raw_member("", "a"));
 }
+
+TEST_CASE("raw_elements splits a minified array into its raw elements", "[json]") {
+  using korehook::json::raw_elements;
+  const std::string text =
+      *korehook::json::minify(R"([ {"a" : [1, 2]}, "x,]", 1.50e3, [], null ])");
+  const auto parts = raw_elements(text);
+  REQUIRE(parts.size() == 5);
+  CHECK(parts[0] == R"({"a":[1,2]})");
+  CHECK(parts[1] == R"("x,]")");
+  CHECK(parts[2] == "1.50e3");  // the number's spelling is kept
+  CHECK(parts[3] == "[]");
+  CHECK(parts[4] == "null");
+  CHECK(raw_elements("[]").empty());
+}

@@ -92,3 +92,22 @@ TEST_CASE("format_duration output parses back to the same value", "[time]") {
     CHECK(parse_duration(text) == Millis{ms});
   }
 }
+
+TEST_CASE("parse_rfc3339 reads UTC, fractions and offsets", "[time]") {
+  using korehook::parse_rfc3339;
+  const korehook::TimeMs t = 1'795'913'226'000;  // 2026-11-29T00:47:06Z
+  CHECK(korehook::format_rfc3339(t) == "2026-11-29T00:47:06.000Z");
+  CHECK(parse_rfc3339("2026-11-29T00:47:06Z") == t);
+  CHECK(parse_rfc3339("2026-11-29t00:47:06z") == t);
+  CHECK(parse_rfc3339("2026-11-29T00:47:06.5Z") == t + 500);
+  CHECK(parse_rfc3339("2026-11-29T00:47:06.123456Z") == t + 123);
+  CHECK(parse_rfc3339("2026-11-29T01:47:06+01:00") == t);
+  CHECK(parse_rfc3339("2026-11-28T23:47:06-01:00") == t);
+  CHECK(parse_rfc3339(korehook::format_rfc3339(t + 7)) == t + 7);
+  for (const char* bad :
+       {"", "2026-11-28", "2026-11-28T23:53:46", "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z",
+        "2026-11-28T24:00:00Z", "2026-11-28T23:53:46.Z", "2026-11-28T23:53:46+0100", "yesterday"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_rfc3339(bad).has_value());
+  }
+}

@@ -60,7 +60,7 @@ struct AttemptRecord {
   std::int64_t duration_ms = 0;
   std::optional<int> status_code;
   retry::ErrorClass error = retry::ErrorClass::kNone;
-  std::string error_detail;      // e.g. the certificate verification error; never a secret
+  std::string error_detail;  // e.g. the certificate verification error; never a secret
   std::vector<std::pair<std::string, std::string>> response_headers;  // as received, bounded
   std::string response_excerpt;                                       // at most 4 KiB
 };

@@ -204,8 +204,8 @@ class Store {
   virtual void get_endpoint(std::string account_id, std::string id,
                             Callback<std::optional<EndpointRecord>> done) = 0;
   // In creation order; `cursor` from the previous page.
-  virtual void list_endpoints(std::string account_id, std::optional<std::string> cursor,
-                              int limit, Callback<Page<EndpointRecord>> done) = 0;
+  virtual void list_endpoints(std::string account_id, std::optional<std::string> cursor, int limit,
+                              Callback<Page<EndpointRecord>> done) = 0;
   // Replaces the settings of an API endpoint (matched by account_id and id).
   virtual void update_endpoint(std::string account_id, std::string id, EndpointSettings settings,
                                TimeMs now, Callback<EndpointRecord> done) = 0;
@@ -215,8 +215,8 @@ class Store {
                                Callback<int> done) = 0;
   // Enables (reason kNone) or disables any endpoint, config ones included. Disabling parks its
   // pending and in-flight deliveries (lease kLeaseParked, whatever their lease was); enabling
-  // unparks them (lease 0 where it was kLeaseParked; due as before) and clears failing_since. `account_id` empty: any account (the dispatcher's own
-  // 410/failing decisions).
+  // unparks them (lease 0 where it was kLeaseParked; due as before) and clears failing_since.
+  // `account_id` empty: any account (the dispatcher's own 410/failing decisions).
   virtual void set_endpoint_state(std::string account_id, std::string id, DisabledReason reason,
                                   std::string detail, TimeMs now,
                                   Callback<EndpointRecord> done) = 0;
@@ -225,8 +225,8 @@ class Store {
 
   // --- Deliveries (scoped by the event's account).
   // Newest first; `cursor` from the previous page.
-  virtual void list_deliveries(DeliveryFilter filter, std::optional<std::string> cursor,
-                               int limit, Callback<Page<DeliveryInfo>> done) = 0;
+  virtual void list_deliveries(DeliveryFilter filter, std::optional<std::string> cursor, int limit,
+                               Callback<Page<DeliveryInfo>> done) = 0;
   virtual void get_delivery(std::string account_id, std::string id,
                             Callback<std::optional<DeliveryDetail>> done) = 0;
   // A delivered, failed or cancelled delivery becomes pending, due now, same token; a new
