@@ -283,9 +283,7 @@ void Exchange::on_handshake(beast::error_code ec) {
       return fail(ErrorClass::kTimeout, "tls handshake with " + last_connect_endpoint_ + " " +
                                             timeout_text(request_.connect_timeout));
     }
-    std::string detail = verify_failure_detail(*connection_);
-    if (detail.empty()) detail = "tls handshake failed: " + ec.message();
-    return fail(ErrorClass::kTls, std::move(detail));
+    return fail(ErrorClass::kTls, handshake_failure_detail(*connection_, ec));
   }
   result_.tls_ms = elapsed_ms();
   do_write();

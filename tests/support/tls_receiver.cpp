@@ -54,6 +54,8 @@ int openssl_version(TlsVersion version) {
   switch (version) {
     case TlsVersion::kAny:
       return 0;
+    case TlsVersion::kTls1_0:
+      return TLS1_VERSION;
     case TlsVersion::kTls1_1:
       return TLS1_1_VERSION;
     case TlsVersion::kTls1_2:

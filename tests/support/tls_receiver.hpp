@@ -66,7 +66,7 @@ struct Reply {
 
 using Handler = std::function<Reply(const ReceivedRequest&)>;
 
-enum class TlsVersion { kAny, kTls1_1, kTls1_2, kTls1_3 };
+enum class TlsVersion { kAny, kTls1_0, kTls1_1, kTls1_2, kTls1_3 };
 
 struct ReceiverOptions {
   std::string address = "127.0.0.1";  // binds this address only
