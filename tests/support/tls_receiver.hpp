@@ -47,7 +47,11 @@ struct Reply {
   // chunked` the body is sent chunk-encoded.
   HeaderList headers{};
   std::string body{};
-  std::optional<std::string> raw{};    // sent instead of a formatted response (malformed tests)
+  std::optional<std::string> raw{};  // sent instead of a formatted response (malformed tests)
+  // Sent over and over after `raw` (or alone) until the client closes the connection, stop(),
+  // or 1 GiB: a response that never ends (endless chunks, a huge declared body, endless
+  // header lines).
+  std::optional<std::string> endless{};
   std::chrono::milliseconds delay{0};  // wait before answering (or closing)
   // Close the TCP connection right after the response although it advertised keep-alive:
   // the client's next use of it finds a stale connection.
