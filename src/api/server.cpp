@@ -1,14 +1,18 @@
 #include "korehook/api/server.hpp"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
+#include <cerrno>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <stdexcept>
 
@@ -47,34 +51,108 @@ const std::string* Request::query_param(std::string_view name) const {
   return nullptr;
 }
 
+namespace {
+class Session;
+}  // namespace
+
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   asio::io_context& io;
   ServerOptions options;
   Handler handler;
   local::acceptor acceptor;
   int connections = 0;
+  int evicting = 0;  // evicted sessions whose handlers have not run yet
   bool stopped = false;
+  std::uint64_t next_serial = 1;
+  // Sessions waiting for a request header, oldest first: the ones to evict when full.
+  std::map<std::uint64_t, std::weak_ptr<Session>> waiting;
 
   Impl(asio::io_context& io, ServerOptions options, Handler handler)
       : io(io), options(std::move(options)), handler(std::move(handler)), acceptor(io) {}
 
   void do_accept();
+  // Closes the session that has waited longest for a header; false when none is waiting.
+  bool evict_oldest_waiting();
 };
 
 namespace {
 
+// The 403 a peer outside api.allow_uids / api.allow_gids gets; nullopt when it may enter.
+std::optional<Response> peer_refusal(local::socket& socket, const ServerOptions& options) {
+  if (options.allow_uids.empty() && options.allow_gids.empty()) return std::nullopt;
+  ucred cred{};
+  socklen_t length = sizeof cred;
+  if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &length) != 0) {
+    logger().warn("connection refused: cannot read the peer's credentials errno={}", errno);
+    return error_response(403, "forbidden", "the peer's credentials cannot be read");
+  }
+  const auto uid = static_cast<std::uint32_t>(cred.uid);
+  const auto gid = static_cast<std::uint32_t>(cred.gid);
+  auto listed = [](const std::vector<std::uint32_t>& ids, std::uint32_t id) {
+    return std::find(ids.begin(), ids.end(), id) != ids.end();
+  };
+  if (listed(options.allow_uids, uid) || listed(options.allow_gids, gid)) return std::nullopt;
+  logger().warn("connection refused: peer not allowed uid={} gid={} pid={}", uid, gid, cred.pid);
+  boost::json::object info;
+  info["uid"] = uid;
+  info["gid"] = gid;
+  return error_response(403, "forbidden",
+                        "uid " + std::to_string(uid) + " / gid " + std::to_string(gid) +
+                            " may not use this socket (api.allow_uids, api.allow_gids)",
+                        std::move(info));
+}
+
+// Answers a connection over max_connections with 503 and closes it. One small write on a
+// fresh socket, non-blocking: if it does not fit at once the client just sees the close.
+void refuse_busy(local::socket& socket, int connections) {
+  logger().warn("connection refused: {} connections busy (api.max_connections)", connections);
+  const Response res = error_response(503, "too_many_connections",
+                                      "the API has too many open connections; retry shortly");
+  const std::string wire =
+      "HTTP/1.1 503 Service Unavailable\r\nserver: korehookd\r\n"
+      "content-type: application/json\r\ncache-control: no-store\r\n"
+      "connection: close\r\ncontent-length: " +
+      std::to_string(res.body.size()) + "\r\n\r\n" + res.body;
+  beast::error_code ignored;
+  socket.non_blocking(true, ignored);
+  socket.write_some(asio::buffer(wire), ignored);
+  socket.shutdown(local::socket::shutdown_send, ignored);
+  socket.close(ignored);
+}
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(local::socket socket, std::shared_ptr<Server::Impl> server)
-      : stream_(std::move(socket)), server_(std::move(server)) {
+  Session(local::socket socket, std::shared_ptr<Server::Impl> server,
+          std::optional<Response> refusal)
+      : stream_(std::move(socket)),
+        server_(std::move(server)),
+        refusal_(std::move(refusal)),
+        serial_(server_->next_serial++) {
     ++server_->connections;
   }
-  ~Session() { --server_->connections; }
+  ~Session() {
+    --server_->connections;
+    if (evicted_) --server_->evicting;
+    server_->waiting.erase(serial_);
+  }
 
   void start() { do_read_header(); }
 
+  // Room for a new connection: close this one (waiting for a header). Its pending read ends
+  // with operation_aborted and the session goes away.
+  void evict() {
+    if (evicted_) return;
+    evicted_ = true;
+    ++server_->evicting;
+    logger().info(
+        "connection evicted: waiting for a request header while at "
+        "api.max_connections");
+    close();
+  }
+
  private:
   void do_read_header() {
+    server_->waiting[serial_] = weak_from_this();
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_->options.max_header_bytes));
     parser_->body_limit(server_->options.max_body_bytes);
@@ -88,7 +166,14 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_header(beast::error_code ec) {
+    server_->waiting.erase(serial_);
     if (ec) return fail(ec);
+    // RFC 9112 §6.3: a request whose Transfer-Encoding does not end in chunked has no
+    // determinable length; Beast would read it as bodiless and the rest as a next request.
+    if (parser_->get().count(http::field::transfer_encoding) != 0 && !parser_->chunked()) {
+      keep_alive_ = false;
+      return write(error_response(400, "bad_request", "Transfer-Encoding must end with chunked"));
+    }
     first_request_ = false;
     auto remaining =
         server_->options.request_timeout -
@@ -104,6 +189,11 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.expires_never();
     auto& msg = parser_->get();
     keep_alive_ = msg.keep_alive();
+    if (refusal_) {
+      // The whole (bounded) request was read, so the answer is not lost to a reset.
+      keep_alive_ = false;
+      return write(*refusal_);
+    }
     Request req;
     req.method = std::string(msg.method_string());
     req.target = std::string(msg.target());
@@ -127,6 +217,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Answers the errors a client can cause while sending, then closes.
   void fail(beast::error_code ec) {
+    if (evicted_) return close();
     if (ec == http::error::end_of_stream || ec == asio::error::eof ||
         ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
       return close();
@@ -185,6 +276,9 @@ class Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = false;
   bool first_request_ = true;
   std::string target_for_log_;
+  std::optional<Response> refusal_;  // set: every request gets this answer (403)
+  std::uint64_t serial_;
+  bool evicted_ = false;
 };
 
 }  // namespace
@@ -194,16 +288,27 @@ void Server::Impl::do_accept() {
     if (self->stopped) return;
     if (ec) {
       logger().warn("accept failed: {}", ec.message());
-    } else if (self->connections >= self->options.max_connections) {
-      logger().warn("connection refused: {} connections open (api.max_connections)",
-                    self->connections);
-      beast::error_code ignored;
-      socket.close(ignored);
+    } else if (self->connections - self->evicting >= self->options.max_connections &&
+               !self->evict_oldest_waiting()) {
+      refuse_busy(socket, self->connections);
     } else {
-      std::make_shared<Session>(std::move(socket), self)->start();
+      std::optional<Response> refusal = peer_refusal(socket, self->options);
+      std::make_shared<Session>(std::move(socket), self, std::move(refusal))->start();
     }
     self->do_accept();
   });
+}
+
+bool Server::Impl::evict_oldest_waiting() {
+  while (!waiting.empty()) {
+    std::shared_ptr<Session> session = waiting.begin()->second.lock();
+    waiting.erase(waiting.begin());
+    if (session) {
+      session->evict();
+      return true;
+    }
+  }
+  return false;
 }
 
 Server::Server(asio::io_context& io, ServerOptions options, Handler handler)
@@ -227,7 +332,9 @@ void Server::start() {
       throw std::runtime_error("api.socket: cannot create directory " + dir.string() + ": " +
                                fec.message());
     }
-    ::chmod(dir.c_str(), 0750);
+    if (::chmod(dir.c_str(), 0750) != 0) {
+      throw std::runtime_error("api.socket: cannot make " + dir.string() + " mode 0750");
+    }
   }
   if (fs::exists(fs::symlink_status(path, fec))) {
     if (!fs::is_socket(fs::symlink_status(path, fec))) {
@@ -253,6 +360,10 @@ void Server::start() {
   const mode_t old_mask = ::umask(0117);
   if (!ec) acceptor.bind(local::endpoint(path.string()), ec);
   ::umask(old_mask);
+  // And explicitly, should the bind have used another mask (another thread's umask call).
+  if (!ec && ::chmod(path.c_str(), 0660) != 0) {
+    ec = beast::error_code(errno, boost::system::system_category());
+  }
   if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
     throw std::runtime_error("api.socket: cannot listen on " + path.string() + ": " + ec.message());

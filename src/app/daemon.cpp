@@ -112,6 +112,7 @@ class Daemon {
     delivery::SenderOptions sender_options;
     sender_options.ca_file = config_.tls.ca_file;
     sender_options.resolve = config_.network.resolve;
+    sender_options.allow_private = config_.network.allow_private;
     sender_.emplace(io_, clock_, std::move(sender_options));
 
     dispatch::DispatcherOptions dispatch_options;

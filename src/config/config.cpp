@@ -70,7 +70,8 @@ retry::RetryPolicy read_retry(const Value& v, const retry::RetryPolicy& base,
 }
 
 void read_api(const Value& v, Config::Api& api) {
-  const Mapping m = v.mapping({"socket", "max_body_bytes", "max_connections"});
+  const Mapping m =
+      v.mapping({"socket", "max_body_bytes", "max_connections", "allow_uids", "allow_gids"});
   if (auto x = m.get("socket")) {
     api.socket = x->non_empty_string();
     if (api.socket.size() > kMaxSocketPath) {
@@ -85,6 +86,18 @@ void read_api(const Value& v, Config::Api& api) {
   if (auto x = m.get("max_connections")) {
     api.max_connections = static_cast<int>(x->integer(1, 65536));
   }
+  // uid_t/gid_t: (uid_t)-1 means "no id" to the kernel, so it is refused.
+  auto ids = [](const Value& list_value, std::vector<std::uint32_t>& out) {
+    const std::vector<Value> items = list_value.list();
+    if (items.empty()) {
+      list_value.fail("empty list (omit the key to let anyone who can open the socket in)");
+    }
+    for (const Value& item : items) {
+      out.push_back(static_cast<std::uint32_t>(item.integer(0, 4294967294)));
+    }
+  };
+  if (auto x = m.get("allow_uids")) ids(*x, api.allow_uids);
+  if (auto x = m.get("allow_gids")) ids(*x, api.allow_gids);
 }
 
 void read_store(const Value& v, Config::Store& store) {

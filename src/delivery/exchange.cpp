@@ -68,16 +68,18 @@ SenderState::SenderState(asio::io_context& io_context, SenderOptions opts)
     : io(io_context),
       options(std::move(opts)),
       pool(std::make_shared<ConnectionPool>(options.max_idle_per_origin, options.idle_timeout)) {
+  address_policy.allow_private = options.allow_private;
   std::map<std::string, std::vector<std::string>> resolve;
   for (auto& [name, addresses] : options.resolve) resolve[lowercase(name)] = std::move(addresses);
   options.resolve = std::move(resolve);
 }
 
 Exchange::Exchange(std::shared_ptr<SenderState> state, SendRequest request,
-                   std::function<void(SendResult)> done, TimeMs started_at)
+                   std::function<void(SendResult)> done, TimeMs started_at, Mode mode)
     : state_(std::move(state)),
       request_(std::move(request)),
       done_(std::move(done)),
+      mode_(mode),
       start_(std::chrono::steady_clock::now()),
       resolver_(state_->io),
       resolve_timer_(state_->io) {
@@ -89,6 +91,7 @@ Exchange::~Exchange() { state_->in_flight.erase(this); }
 
 void Exchange::start() {
   if (state_->stopped) return abandon();
+  if (mode_ == Mode::kCheckOnly) return do_resolve();
   for (const auto& [name, value] : request_.headers) {
     if (!valid_header_name(name)) return fail(ErrorClass::kProtocol, "invalid request header name");
     // The value may be a secret: name only.
@@ -128,6 +131,7 @@ void Exchange::do_resolve() {
   const std::uint16_t port = request_.url.port;
 
   if (auto it = state_->options.resolve.find(host); it != state_->options.resolve.end()) {
+    std::vector<tcp::endpoint> resolved;
     for (const std::string& text : it->second) {
       std::string_view bare = text;
       if (bare.size() > 2 && bare.front() == '[' && bare.back() == ']') {
@@ -138,20 +142,17 @@ void Exchange::do_resolve() {
       if (ec) {
         return fail(ErrorClass::kDns, "network.resolve: bad address for " + host + ": " + text);
       }
-      if (endpoints_.size() < kMaxAddresses) endpoints_.emplace_back(address, port);
+      if (resolved.size() < kMaxResolved) resolved.emplace_back(address, port);
     }
-    if (endpoints_.empty()) {
+    if (resolved.empty()) {
       return fail(ErrorClass::kDns, "network.resolve: no address for " + host);
     }
-    return do_connect();
+    return check_addresses(std::move(resolved));
   }
 
   beast::error_code ec;
   const auto literal = asio::ip::make_address(host, ec);
-  if (!ec) {
-    endpoints_.emplace_back(literal, port);
-    return do_connect();
-  }
+  if (!ec) return check_addresses({tcp::endpoint(literal, port)});
 
   // getaddrinfo cannot be interrupted: the deadline ends the exchange and the late answer is
   // ignored.
@@ -177,11 +178,46 @@ void Exchange::on_resolve(beast::error_code ec, tcp::resolver::results_type resu
   if (ec) {
     return fail(ErrorClass::kDns, "cannot resolve " + request_.url.host + ": " + ec.message());
   }
+  std::vector<tcp::endpoint> resolved;
   for (const auto& entry : results) {
-    if (endpoints_.size() == kMaxAddresses) break;
-    endpoints_.push_back(entry.endpoint());
+    if (resolved.size() == kMaxResolved) break;
+    resolved.push_back(entry.endpoint());
   }
-  if (endpoints_.empty()) return fail(ErrorClass::kDns, "no address for " + request_.url.host);
+  if (resolved.empty()) return fail(ErrorClass::kDns, "no address for " + request_.url.host);
+  check_addresses(std::move(resolved));
+}
+
+// ---- address policy (SSRF guard) -----------------------------------------------------------
+
+void Exchange::check_addresses(std::vector<tcp::endpoint> resolved) {
+  constexpr std::size_t kMaxNamed = 4;  // blocked addresses named in the error detail
+  std::vector<std::string> blocked;
+  for (const tcp::endpoint& endpoint : resolved) {
+    const asio::ip::address address = endpoint.address();
+    const net::IpAddress ip = address.is_v4() ? net::IpAddress::from_v4(address.to_v4().to_bytes())
+                                              : net::IpAddress::from_v6(address.to_v6().to_bytes());
+    const net::AddressCheck check = net::check_address(ip, state_->address_policy);
+    if (!check.allowed) {
+      blocked.push_back(check.detail(ip));
+      continue;
+    }
+    if (endpoints_.size() < kMaxAddresses) endpoints_.push_back(endpoint);
+  }
+  if (endpoints_.empty()) {
+    std::string detail = "destination " + request_.url.host + " blocked: ";
+    for (std::size_t i = 0; i < blocked.size() && i < kMaxNamed; ++i) {
+      detail += (i == 0 ? "" : "; ") + blocked[i];
+    }
+    if (blocked.size() > kMaxNamed) {
+      detail += "; and " + std::to_string(blocked.size() - kMaxNamed) + " more";
+    }
+    return fail(ErrorClass::kBlocked, std::move(detail));
+  }
+  if (!blocked.empty()) {
+    logger().info("origin={} skipped_blocked_addresses={} first=\"{}\"", request_.url.origin(),
+                  blocked.size(), blocked.front());
+  }
+  if (mode_ == Mode::kCheckOnly) return finish();
   do_connect();
 }
 
@@ -247,9 +283,7 @@ void Exchange::on_handshake(beast::error_code ec) {
       return fail(ErrorClass::kTimeout, "tls handshake with " + last_connect_endpoint_ + " " +
                                             timeout_text(request_.connect_timeout));
     }
-    std::string detail = verify_failure_detail(*connection_);
-    if (detail.empty()) detail = "tls handshake failed: " + ec.message();
-    return fail(ErrorClass::kTls, std::move(detail));
+    return fail(ErrorClass::kTls, handshake_failure_detail(*connection_, ec));
   }
   result_.tls_ms = elapsed_ms();
   do_write();

@@ -20,6 +20,7 @@
 #include "delivery/tls_connection.hpp"
 #include "delivery/tls_context.hpp"
 #include "korehook/delivery/sender.hpp"
+#include "korehook/net/address_policy.hpp"
 
 namespace korehook::delivery {
 
@@ -31,7 +32,8 @@ struct SenderState {
   SenderState(boost::asio::io_context& io, SenderOptions options);
 
   boost::asio::io_context& io;
-  SenderOptions options;  // `resolve` keys lowercased
+  SenderOptions options;              // `resolve` keys lowercased
+  net::AddressPolicy address_policy;  // from options.allow_private
   TlsContextCache contexts;
   std::shared_ptr<ConnectionPool> pool;
   bool stopped = false;
@@ -41,7 +43,8 @@ struct SenderState {
 // Limits of one exchange.
 inline constexpr std::size_t kExcerptBytes = 4096;          // kept of a response body
 inline constexpr std::uint64_t kMaxDrainBytes = 64 * 1024;  // read to keep the connection
-inline constexpr std::size_t kMaxAddresses = 4;             // tried per connect
+inline constexpr std::size_t kMaxAddresses = 4;             // allowed ones tried per connect
+inline constexpr std::size_t kMaxResolved = 64;             // resolved addresses looked at
 inline constexpr int kMaxInterimResponses = 8;              // 1xx before the final response
 
 // One request and its response: [pool | resolve -> connect (each address in turn) ->
@@ -52,8 +55,12 @@ inline constexpr int kMaxInterimResponses = 8;              // 1xx before the fi
 // destroyed first.
 class Exchange final : public std::enable_shared_from_this<Exchange> {
  public:
+  // kCheckOnly: resolve and check the addresses, then end without connecting (error kNone
+  // when an address is allowed); Sender::check_destination.
+  enum class Mode { kSend, kCheckOnly };
+
   Exchange(std::shared_ptr<SenderState> state, SendRequest request,
-           std::function<void(SendResult)> done, TimeMs started_at);
+           std::function<void(SendResult)> done, TimeMs started_at, Mode mode = Mode::kSend);
   ~Exchange();
   Exchange(const Exchange&) = delete;
   Exchange& operator=(const Exchange&) = delete;
@@ -70,6 +77,9 @@ class Exchange final : public std::enable_shared_from_this<Exchange> {
   void on_resolve_deadline(boost::beast::error_code ec);
   void on_resolve(boost::beast::error_code ec,
                   boost::asio::ip::tcp::resolver::results_type results);
+  // Keeps the addresses the policy allows (at most kMaxAddresses) and goes on connecting, or
+  // fails with kBlocked when none is allowed.
+  void check_addresses(std::vector<boost::asio::ip::tcp::endpoint> resolved);
   void do_connect();
   void on_connect(boost::beast::error_code ec);
   void do_handshake();
@@ -95,6 +105,7 @@ class Exchange final : public std::enable_shared_from_this<Exchange> {
   SendRequest request_;
   std::function<void(SendResult)> done_;
   SendResult result_;
+  Mode mode_;
 
   Phase phase_ = Phase::kIdle;
   bool reused_ = false;

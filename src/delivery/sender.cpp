@@ -33,6 +33,22 @@ void Sender::send(SendRequest request, std::function<void(SendResult)> done) {
   boost::asio::post(impl_->io, [exchange] { exchange->start(); });
 }
 
+void Sender::check_destination(const net::HttpsUrl& url,
+                               std::function<void(std::optional<SendResult>)> done,
+                               Millis timeout) {
+  SendRequest request;
+  request.url = url;
+  request.connect_timeout = timeout;
+  auto exchange = std::make_shared<Exchange>(
+      impl_->state, std::move(request),
+      [done = std::move(done)](SendResult result) {
+        if (result.error == retry::ErrorClass::kBlocked) return done(std::move(result));
+        done(std::nullopt);
+      },
+      impl_->clock.now_ms(), Exchange::Mode::kCheckOnly);
+  boost::asio::post(impl_->io, [exchange] { exchange->start(); });
+}
+
 void Sender::close_idle() { impl_->state->pool->clear(); }
 
 std::size_t Sender::idle_connections() const { return impl_->state->pool->idle_count(); }

@@ -1,10 +1,12 @@
 #include "delivery/tls_connection.hpp"
 
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <chrono>
 
@@ -53,6 +55,20 @@ std::string verify_failure_detail(TlsConnection& connection) {
   const long result = SSL_get_verify_result(connection.stream.native_handle());
   if (result == X509_V_OK) return {};
   return std::string("certificate verify failed: ") + X509_verify_cert_error_string(result);
+}
+
+std::string handshake_failure_detail(TlsConnection& connection,
+                                     const boost::system::error_code& ec) {
+  if (std::string detail = verify_failure_detail(connection); !detail.empty()) return detail;
+  if (ec.category() == asio::error::get_ssl_category()) {
+    const int reason = ERR_GET_REASON(static_cast<unsigned long>(ec.value()));
+    if (reason == SSL_R_UNSUPPORTED_PROTOCOL || reason == SSL_R_TLSV1_ALERT_PROTOCOL_VERSION ||
+        reason == SSL_R_NO_PROTOCOLS_AVAILABLE || reason == SSL_R_WRONG_SSL_VERSION ||
+        reason == SSL_R_VERSION_TOO_LOW) {
+      return "tls handshake failed: server does not offer TLS 1.2 or later (" + ec.message() + ")";
+    }
+  }
+  return "tls handshake failed: " + ec.message();
 }
 
 void shutdown_in_background(std::unique_ptr<TlsConnection> connection) {

@@ -42,6 +42,12 @@ bool prepare_client_handshake(TlsConnection& connection, const std::string& host
 // expired"); empty when the failure was something else.
 std::string verify_failure_detail(TlsConnection& connection);
 
+// The error detail of a failed handshake: verify_failure_detail() when the certificate was
+// refused; "tls handshake failed: server does not offer TLS 1.2 or later (<reason>)" when
+// the versions did not meet; otherwise "tls handshake failed: <reason>".
+std::string handshake_failure_detail(TlsConnection& connection,
+                                     const boost::system::error_code& ec);
+
 // Ends the connection politely (TLS close_notify, bounded wait) without anyone waiting for
 // it, then closes the socket. For connections whose TLS session is in a clean state.
 void shutdown_in_background(std::unique_ptr<TlsConnection> connection);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <vector>
 
 namespace korehook::net {
 namespace {
@@ -53,12 +54,78 @@ bool valid_component(std::string_view s, std::string_view extra) {
   return true;
 }
 
-// A DNS name of letters, digits, `-` and `_` labels. Anything else a resolver might still
-// accept (percent-escapes, `127.1`, `0x7f.1`, a bare integer) is refused: those spellings
-// exist mostly to slip past address checks.
+// One part of a numeric IPv4 host as inet_aton reads it: 0x-prefixed hex, 0-prefixed
+// octal, or decimal. nullopt when it is not a number (or absurdly long).
+std::optional<std::uint64_t> parse_ipv4_part(std::string_view part) {
+  int base = 10;
+  if (part.size() >= 2 && part[0] == '0' && (part[1] == 'x' || part[1] == 'X')) {
+    base = 16;
+    part.remove_prefix(2);
+  } else if (part.size() >= 2 && part[0] == '0') {
+    base = 8;
+    part.remove_prefix(1);
+  }
+  if (part.empty() || part.size() > 12) return std::nullopt;
+  std::uint64_t value = 0;
+  for (char c : part) {
+    int digit = 0;
+    if (is_digit(c)) {
+      digit = c - '0';
+    } else if (base == 16 && is_hex(c)) {
+      digit = ascii_lower(c) - 'a' + 10;
+    } else {
+      return std::nullopt;
+    }
+    if (digit >= base) return std::nullopt;
+    value = value * static_cast<std::uint64_t>(base) + static_cast<std::uint64_t>(digit);
+  }
+  return value;
+}
+
+// True when the last label is a number (decimal or 0x-hex): resolvers then read the whole
+// host as an IPv4 address, never as a name.
+bool ends_in_number(std::string_view host) {
+  const std::size_t dot = host.rfind('.');
+  const std::string_view last = dot == std::string_view::npos ? host : host.substr(dot + 1);
+  if (last.empty()) return false;
+  if (std::all_of(last.begin(), last.end(), is_digit)) return true;
+  // `0x` alone counts: some resolvers read it as 0.
+  return last.size() >= 2 && last[0] == '0' && (last[1] == 'x' || last[1] == 'X') &&
+         std::all_of(last.begin() + 2, last.end(), is_hex);
+}
+
+// The forms inet_aton (and so getaddrinfo) accepts besides dotted decimal: `2130706433`,
+// `0177.0.0.1`, `0x7f.1`, `127.1` (1 to 4 parts; the last one fills the remaining bytes).
+// Returned as the dotted-decimal address they mean, so the address policy judges that.
+std::optional<std::string> normalize_numeric_ipv4(std::string_view host) {
+  std::vector<std::uint64_t> parts;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t dot = host.find('.', start);
+    const std::string_view part =
+        host.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    auto value = parse_ipv4_part(part);
+    if (!value || parts.size() == 4) return std::nullopt;
+    parts.push_back(*value);
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  std::uint64_t address = 0;
+  for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+    if (parts[i] > 255) return std::nullopt;
+    address |= parts[i] << (8 * (3 - i));
+  }
+  const std::uint64_t last_limit = std::uint64_t{1} << (8 * (5 - parts.size()));
+  if (parts.back() >= last_limit) return std::nullopt;
+  address |= parts.back();
+  return std::to_string((address >> 24) & 0xff) + "." + std::to_string((address >> 16) & 0xff) +
+         "." + std::to_string((address >> 8) & 0xff) + "." + std::to_string(address & 0xff);
+}
+
+// A DNS name of letters, digits, `-` and `_` labels, whose last label is not a number
+// (numeric hosts are IPv4 addresses, handled before).
 std::optional<std::string> check_host_name(std::string_view host) {
   if (host.size() > kMaxHostLength) return "host name is longer than 253 characters";
-  std::string_view last_label;
   std::size_t start = 0;
   while (true) {
     const std::size_t dot = host.find('.', start);
@@ -71,15 +138,8 @@ std::optional<std::string> check_host_name(std::string_view host) {
         return "host must be a host name (letters, digits, '-', '_', '.') or an IP address";
       }
     }
-    last_label = label;
     if (dot == std::string_view::npos) break;
     start = dot + 1;
-  }
-  const bool all_digits = std::all_of(last_label.begin(), last_label.end(), is_digit);
-  const bool hex_number =
-      last_label.starts_with("0x") && std::all_of(last_label.begin() + 2, last_label.end(), is_hex);
-  if (all_digits || hex_number) {
-    return "host is neither a host name nor a dotted-decimal IPv4 address";
   }
   return std::nullopt;
 }
@@ -93,15 +153,22 @@ Result<HttpsUrl> parse_https_url(std::string_view text) {
   if (text.size() > kMaxUrlLength) return invalid("URL is longer than 2048 characters");
   for (char c : text) {
     const auto u = static_cast<unsigned char>(c);
-    if (c == '\r' || c == '\n' || c == '\t' || c == '\0' || c == ' ') {
-      return invalid("URL contains whitespace or a control character");
-    }
+    if (c == '\r' || c == '\n') return invalid("URL contains a line break (CR or LF)");
+    if (c == '\t') return invalid("URL contains a tab");
+    if (c == '\0') return invalid("URL contains a NUL byte");
+    if (c == ' ') return invalid("URL contains a space");
     if (c == '\\') return invalid("URL contains a backslash");
     if (u < 0x20 || u >= 0x7f) return invalid("URL contains a control or non-ASCII character");
   }
 
   constexpr std::string_view kScheme = "https://";
   if (text.size() < kScheme.size() || lower(text.substr(0, kScheme.size())) != kScheme) {
+    const std::size_t colon = text.find(':');
+    if (colon != std::string_view::npos && colon > 0 && colon < 16 &&
+        std::all_of(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(colon), is_alpha) &&
+        lower(text.substr(0, colon)) != "https") {
+      return invalid("URL scheme must be https, not " + lower(text.substr(0, colon)));
+    }
     return invalid("URL must start with https://");
   }
   std::string_view rest = text.substr(kScheme.size());
@@ -136,9 +203,18 @@ Result<HttpsUrl> parse_https_url(std::string_view text) {
     const std::string_view host = authority.substr(0, colon);
     if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
     if (host.empty()) return invalid("URL has an empty host");
+    if (host.find('%') != std::string_view::npos) {
+      return invalid("URL host must not be percent-encoded");
+    }
     out.host = lower(host);
     if (!boost::urls::parse_ipv4_address(to_boost(out.host))) {
-      if (auto err = check_host_name(out.host)) return invalid(*err);
+      if (ends_in_number(out.host)) {
+        auto address = normalize_numeric_ipv4(out.host);
+        if (!address) return invalid("URL host is a number but not a valid IPv4 address");
+        out.host = std::move(*address);
+      } else if (auto err = check_host_name(out.host)) {
+        return invalid(*err);
+      }
     }
     out.host_header = out.host;
   }

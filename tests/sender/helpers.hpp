@@ -11,6 +11,7 @@
 #include <string>
 
 #include "korehook/delivery/sender.hpp"
+#include "korehook/net/cidr.hpp"
 #include "korehook/net/url.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_ca.hpp"
@@ -63,6 +64,8 @@ struct SenderEnv {
     o.ca_file = ca.ca_file();
     o.resolve["receiver.test"] = {"127.0.0.1"};
     o.resolve["other.test"] = {"127.0.0.1"};
+    // The receivers listen on loopback, which the address policy blocks by default.
+    o.allow_private = {net::parse_cidr("127.0.0.0/8").value()};
     return o;
   }
 

@@ -37,6 +37,21 @@ TEST_CASE("sender delivers over TLS 1.3 to a receiver with a CA-signed certifica
   CHECK(request.body == R"({"n":1})");
 }
 
+TEST_CASE("sender delivers to a TLS 1.3-only receiver", "[sender][tls]") {
+  SenderEnv env;
+  auto options = env.receiver_options();
+  options.min_version = testing::TlsVersion::kTls1_3;
+  TlsReceiver receiver(options);
+  Sender sender(env.io, env.clock, env.sender_options());
+
+  auto result = env.send(sender, env.request(url_for(receiver, "receiver.test")));
+
+  CHECK(result.error == ErrorClass::kNone);
+  CHECK(result.status == 200);
+  REQUIRE(receiver.request_count() == 1);
+  CHECK(receiver.requests().front().tls_version == "TLSv1.3");
+}
+
 TEST_CASE("sender delivers to a TLS 1.2-only receiver", "[sender][tls]") {
   SenderEnv env;
   auto options = env.receiver_options();
@@ -53,18 +68,25 @@ TEST_CASE("sender delivers to a TLS 1.2-only receiver", "[sender][tls]") {
   CHECK(receiver.requests().front().sni == "receiver.test");
 }
 
-TEST_CASE("sender refuses a receiver that only speaks TLS 1.1", "[sender][tls]") {
+TEST_CASE("sender refuses a receiver that only speaks TLS 1.0 or 1.1", "[sender][tls]") {
   SenderEnv env;
   auto options = env.receiver_options();
-  options.min_version = testing::TlsVersion::kTls1_1;
-  options.max_version = testing::TlsVersion::kTls1_1;
+  SECTION("TLS 1.0") {
+    options.min_version = testing::TlsVersion::kTls1_0;
+    options.max_version = testing::TlsVersion::kTls1_0;
+  }
+  SECTION("TLS 1.1") {
+    options.min_version = testing::TlsVersion::kTls1_1;
+    options.max_version = testing::TlsVersion::kTls1_1;
+  }
   TlsReceiver receiver(options);
   Sender sender(env.io, env.clock, env.sender_options());
 
   auto result = env.send(sender, env.request(url_for(receiver, "receiver.test")));
 
   CHECK(result.error == ErrorClass::kTls);
-  CHECK_THAT(result.error_detail, StartsWith("tls handshake failed: "));
+  CHECK_THAT(result.error_detail,
+             StartsWith("tls handshake failed: server does not offer TLS 1.2 or later ("));
   CHECK_FALSE(result.status.has_value());
   CHECK(receiver.request_count() == 0);
 }

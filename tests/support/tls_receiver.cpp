@@ -54,6 +54,8 @@ int openssl_version(TlsVersion version) {
   switch (version) {
     case TlsVersion::kAny:
       return 0;
+    case TlsVersion::kTls1_0:
+      return TLS1_VERSION;
     case TlsVersion::kTls1_1:
       return TLS1_1_VERSION;
     case TlsVersion::kTls1_2:
@@ -222,6 +224,13 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     close_after_ = reply.close_after;
     beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
+    if (reply.endless && !reply.endless->empty()) {
+      raw_ = reply.raw.value_or("");
+      endless_ = std::move(*reply.endless);
+      asio::async_write(stream_, asio::buffer(raw_),
+                        beast::bind_front_handler(&Session::on_endless_write, shared_from_this()));
+      return;
+    }
     if (reply.raw) {
       raw_ = std::move(*reply.raw);
       close_after_ = true;
@@ -259,6 +268,18 @@ class Session : public std::enable_shared_from_this<Session> {
     do_read();
   }
 
+  void on_endless_write(beast::error_code ec, std::size_t bytes) {
+    constexpr std::uint64_t kEndlessLimit = std::uint64_t{1} << 30;
+    endless_sent_ += bytes;
+    if (ec || endless_sent_ >= kEndlessLimit) {
+      close();
+      return end();
+    }
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
+    asio::async_write(stream_, asio::buffer(endless_),
+                      beast::bind_front_handler(&Session::on_endless_write, shared_from_this()));
+  }
+
   void do_hang() {
     // Completes only when the client closes (or stop() closes the socket).
     beast::get_lowest_layer(stream_).expires_never();
@@ -287,6 +308,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::string_body>> response_;
   std::string raw_;
+  std::string endless_;
+  std::uint64_t endless_sent_ = 0;
   std::array<char, 512> hang_buffer_{};
   bool request_keep_alive_ = true;
   bool keep_alive_ = true;

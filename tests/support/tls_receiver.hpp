@@ -47,7 +47,11 @@ struct Reply {
   // chunked` the body is sent chunk-encoded.
   HeaderList headers{};
   std::string body{};
-  std::optional<std::string> raw{};    // sent instead of a formatted response (malformed tests)
+  std::optional<std::string> raw{};  // sent instead of a formatted response (malformed tests)
+  // Sent over and over after `raw` (or alone) until the client closes the connection, stop(),
+  // or 1 GiB: a response that never ends (endless chunks, a huge declared body, endless
+  // header lines).
+  std::optional<std::string> endless{};
   std::chrono::milliseconds delay{0};  // wait before answering (or closing)
   // Close the TCP connection right after the response although it advertised keep-alive:
   // the client's next use of it finds a stale connection.
@@ -66,7 +70,7 @@ struct Reply {
 
 using Handler = std::function<Reply(const ReceivedRequest&)>;
 
-enum class TlsVersion { kAny, kTls1_1, kTls1_2, kTls1_3 };
+enum class TlsVersion { kAny, kTls1_0, kTls1_1, kTls1_2, kTls1_3 };
 
 struct ReceiverOptions {
   std::string address = "127.0.0.1";  // binds this address only

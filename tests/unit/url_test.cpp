@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <vector>
+
 #include <string>
 
 #include "korehook/net/url.hpp"
@@ -98,10 +100,6 @@ TEST_CASE("parse_https_url: rejects what SPEC §5 forbids", "[url]") {
            std::string("https://example..com/"),
            std::string("https://example.com./"),
            std::string("https://ex!ample.com/"),
-           std::string("https://127.1/"),
-           std::string("https://2130706433/"),
-           std::string("https://0x7f.0.0.1/"),
-           std::string("https://127.000.0.1/"),
            std::string("https://[v1.fe80::a]/"),
            std::string("https://[fe80::1%25eth0]/"),
            std::string("https://[::1/"),
@@ -114,6 +112,16 @@ TEST_CASE("parse_https_url: rejects what SPEC §5 forbids", "[url]") {
            std::string("https://[::1]x/"),
            std::string("https://[::1]:/"),
            std::string("https://1.2.3.4.5/"),
+           std::string("https://256.0.0.1/"),
+           std::string("https://4294967296/"),
+           std::string("https://127.16777216/"),
+           std::string("https://09.0.0.1/"),
+           std::string("https://a.0x/"),
+           std::string("https://%31%32%37.0.0.1/"),
+           std::string("https://127.0.0.1%2F/"),
+           std::string("javascript:alert(1)"),
+           std::string("file:///etc/passwd"),
+           std::string("HTTP://example.com/"),
            std::string("https://example.com/<script>"),
            std::string("https://example.com/\"q\""),
            std::string("https://example.com/{x}"),
@@ -154,4 +162,58 @@ TEST_CASE("parse_https_url: error messages say what is wrong", "[url]") {
   CHECK(parse_https_url("http://x.com/").error().message.find("https") != std::string::npos);
   CHECK(parse_https_url("https://u@x.com/").error().message.find("user") != std::string::npos);
   CHECK(parse_https_url("https://x.com:0/").error().message.find("port") != std::string::npos);
+}
+
+TEST_CASE("parse_https_url: numeric IPv4 spellings become the dotted address they mean", "[url]") {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"https://2130706433/", "127.0.0.1"},
+      {"https://0177.0.0.1/", "127.0.0.1"},
+      {"https://0x7f.1/", "127.0.0.1"},
+      {"https://127.1/", "127.0.0.1"},
+      {"https://0X7F.0.0.1/", "127.0.0.1"},
+      {"https://127.000.0.1/", "127.0.0.1"},
+      {"https://0xa9fea9fe/", "169.254.169.254"},
+      {"https://10.1.258/", "10.1.1.2"},
+      {"https://017700000001/", "127.0.0.1"},
+      {"https://0/", "0.0.0.0"},
+      {"https://1.2.3.4/", "1.2.3.4"},
+      {"https://192.168.0x1.1/", "192.168.1.1"},
+  };
+  for (const auto& [url, host] : cases) {
+    INFO("url: " << url);
+    const auto u = parse_https_url(url + "x");
+    REQUIRE(u.ok());
+    CHECK(u->host == host);
+    CHECK(u->host_header == host);
+    CHECK(u->url == url + "x");
+  }
+  const auto with_port = parse_https_url("https://0x7f.1:8443/");
+  REQUIRE(with_port.ok());
+  CHECK(with_port->host_header == "127.0.0.1:8443");
+  CHECK(with_port->origin() == "127.0.0.1:8443");
+  // A name whose last label is not a number stays a name.
+  const auto name = parse_https_url("https://0x7f.example/");
+  REQUIRE(name.ok());
+  CHECK(name->host == "0x7f.example");
+}
+
+TEST_CASE("parse_https_url: each refusal names its reason", "[url]") {
+  auto message = [](std::string_view url) {
+    const auto r = parse_https_url(url);
+    REQUIRE_FALSE(r.ok());
+    return r.error().message;
+  };
+  CHECK(message("http://x.com/") == "URL scheme must be https, not http");
+  CHECK(message("file:///etc/passwd") == "URL scheme must be https, not file");
+  CHECK(message("//x.com/") == "URL must start with https://");
+  CHECK(message("https://u:p@x.com/") == "URL must not contain user information (user@host)");
+  CHECK(message("https://x.com/\\a") == "URL contains a backslash");
+  CHECK(message("https://x.com/a\r\nb") == "URL contains a line break (CR or LF)");
+  CHECK(message("https://x.com/a\nb") == "URL contains a line break (CR or LF)");
+  CHECK(message("https://x.com/a\tb") == "URL contains a tab");
+  CHECK(message(std::string_view("https://x.com/\0", 15)) == "URL contains a NUL byte");
+  CHECK(message("https://x.com/a b") == "URL contains a space");
+  CHECK(message("https://x%2ecom/") == "URL host must not be percent-encoded");
+  CHECK(message("https://4294967296/") == "URL host is a number but not a valid IPv4 address");
+  CHECK(message("https://1.2.3.4.5/") == "URL host is a number but not a valid IPv4 address");
 }

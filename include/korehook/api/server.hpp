@@ -1,6 +1,7 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -34,16 +35,27 @@ using Handler = std::function<void(Request, Respond)>;
 
 struct ServerOptions {
   std::string socket_path;
-  std::size_t max_body_bytes = 1 << 20;
-  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_body_bytes = 1 << 20;      // larger: 413
+  std::size_t max_header_bytes = 16 * 1024;  // larger: 431
   int max_connections = 256;
-  Millis header_timeout{10'000};   // from the first byte to the end of the header
+  Millis header_timeout{10'000};   // from the start of a request to the end of its header
   Millis request_timeout{30'000};  // the whole request
   Millis idle_timeout{60'000};     // a kept-alive connection with nothing to read
+  // Peer credentials (SO_PEERCRED) allowed in: uid in allow_uids or primary gid in
+  // allow_gids. Both empty: anyone who can open the socket. Root gets no exception: list 0 to
+  // let it in. Others get 403 `forbidden` for every request.
+  std::vector<std::uint32_t> allow_uids;
+  std::vector<std::uint32_t> allow_gids;
 };
 
 // HTTP/1.1 server on a Unix socket: one session object per connection, every read bounded in
-// size and time. The socket is created 0660 in a directory created 0750.
+// size and time. The socket is mode 0660 and its directory, when created here, 0750, whatever
+// the umask. Errors are JSON ({status, code, message, info}): 400 malformed (including
+// conflicting Content-Length / Transfer-Encoding), 403 peer not allowed, 408 request too
+// slow, 413 body too large, 431 header too large, 503 too many connections.
+// At max_connections, a new connection evicts the connection that has waited longest for a
+// request header (idle or slow clients), so slow clients cannot lock others out; only when
+// every connection is busy with a request is the new one refused with 503.
 class Server {
  public:
   Server(boost::asio::io_context& io, ServerOptions options, Handler handler);

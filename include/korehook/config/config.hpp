@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -37,6 +38,11 @@ struct Config {
     std::string socket = "/run/korehook/api.sock";
     std::size_t max_body_bytes = 1 << 20;  // 1 MiB
     int max_connections = 256;
+    // Peers (SO_PEERCRED) allowed to use the socket: a connection is served when its uid is in
+    // allow_uids or its primary gid in allow_gids. Both empty (the default): anyone who can
+    // open the socket. Root is not implicitly allowed (docs/security.md).
+    std::vector<std::uint32_t> allow_uids;
+    std::vector<std::uint32_t> allow_gids;
   } api;
 
   struct Store {

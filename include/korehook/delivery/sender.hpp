@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "korehook/net/cidr.hpp"
 #include "korehook/net/url.hpp"
 #include "korehook/retry/policy.hpp"
 #include "korehook/sign/headers.hpp"
@@ -46,6 +47,9 @@ struct SenderOptions {
   std::optional<std::string> ca_file;  // default trust: this bundle, or the system store
   // Static name -> addresses (config network.resolve); other names use the system resolver.
   std::map<std::string, std::vector<std::string>> resolve;
+  // Private, loopback, link-local... ranges deliveries may reach anyway (config
+  // network.allow_private). Every other non-public address is blocked (net/address_policy).
+  std::vector<net::Cidr> allow_private;
   int max_idle_per_origin = 64;
   Millis idle_timeout{30'000};
   std::size_t max_response_header_bytes = 16 * 1024;
@@ -53,7 +57,8 @@ struct SenderOptions {
 
 // HTTPS client with a keep-alive connection pool per origin (host:port + CA bundle).
 // Runs on one io_context thread; every call and callback happens on that thread.
-// A connection: resolve -> try each address in turn -> TLS handshake (TLS >= 1.2, SNI,
+// A connection: resolve -> check every address against the address policy (SSRF guard) ->
+// try each allowed address in turn -> TLS handshake (TLS >= 1.2, SNI,
 // chain + host name verification) -> write -> read the response (bounded) -> back to the
 // pool if the response allows keep-alive. A reused connection that fails before any response
 // byte is retried once on a fresh connection.
@@ -64,7 +69,21 @@ class Sender {
   Sender(const Sender&) = delete;
   Sender& operator=(const Sender&) = delete;
 
+  // A blocked destination ends with ErrorClass::kBlocked and no connection. The connection
+  // goes to the checked address itself (never looked up twice, so DNS rebinding cannot swap
+  // it); SNI, Host and certificate verification use the URL's host name.
   void send(SendRequest request, std::function<void(SendResult)> done);
+
+  // Create-time check of a destination (the endpoints API): resolves `url`'s host like an
+  // attempt would (network.resolve overrides first, then the system resolver, within
+  // `timeout`) and calls `done` with a SendResult of class kBlocked (error_detail naming the
+  // addresses and ranges) when every address is blocked, or nullopt when at least one is
+  // allowed or the name did not resolve (a DNS failure at create time is not a rejection:
+  // every attempt checks again). Never connects. `done` runs on the io_context, never inside
+  // this call, and not at all once the Sender is destroyed.
+  void check_destination(const net::HttpsUrl& url,
+                         std::function<void(std::optional<SendResult>)> done,
+                         Millis timeout = Millis{5'000});
 
   // Closes idle connections; in-flight requests finish normally.
   void close_idle();

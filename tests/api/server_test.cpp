@@ -1,0 +1,211 @@
+// api::Server on a real Unix socket: file modes, peer credentials, size and time bounds,
+// connection limits. Every error is JSON {status, code, message, info}.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/json/parse.hpp>
+#include <catch2/catch.hpp>
+#include <memory>
+#include <vector>
+
+#include "server_fixture.hpp"
+
+namespace korehook::api::test {
+
+using Catch::Matchers::Contains;
+
+namespace {
+
+// The error code of a JSON error response, after checking its shape and status.
+std::string error_code_of(const std::string& response, int status) {
+  INFO(response);
+  REQUIRE(status_of(response) == status);
+  CHECK_THAT(response, Contains("content-type: application/json", Catch::CaseSensitive::No));
+  const auto json = boost::json::parse(body_of(response)).as_object();
+  CHECK(json.at("status").as_int64() == status);
+  CHECK(json.contains("message"));
+  CHECK(json.at("info").is_object());
+  return std::string(json.at("code").as_string());
+}
+
+mode_t mode_of(const std::string& path) {
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  return st.st_mode & 07777;
+}
+
+}  // namespace
+
+TEST_CASE("api server: socket 0660 in a 0750 directory whatever the umask", "[api][access]") {
+  mode_t mask = 0;
+  SECTION("umask 000") { mask = 0; }
+  SECTION("umask 077") { mask = 077; }
+  SECTION("umask 022") { mask = 022; }
+  const mode_t old = ::umask(mask);
+  auto server = std::make_unique<ServerFixture>();
+  ::umask(old);
+
+  CHECK(mode_of(server->socket_path()) == 0660);
+  CHECK(mode_of(server->dir().file("run")) == 0750);
+  CHECK(status_of(server->exchange(get_request())) == 200);
+}
+
+TEST_CASE("api server: allow_uids and allow_gids are checked with SO_PEERCRED", "[api][access]") {
+  ServerOptions options;
+  const auto my_uid = static_cast<std::uint32_t>(::getuid());
+  const auto my_gid = static_cast<std::uint32_t>(::getgid());
+  SECTION("my uid listed") {
+    options.allow_uids = {my_uid + 1000, my_uid};
+    ServerFixture server(options);
+    CHECK(status_of(server.exchange(get_request())) == 200);
+  }
+  SECTION("my gid listed") {
+    options.allow_uids = {my_uid + 1000};
+    options.allow_gids = {my_gid};
+    ServerFixture server(options);
+    CHECK(status_of(server.exchange(get_request())) == 200);
+  }
+  SECTION("neither listed: 403, and root gets no exception") {
+    options.allow_uids = {my_uid + 1000};
+    options.allow_gids = {my_gid + 1000};
+    std::atomic<bool> handled{false};
+    ServerFixture server(options, [&](Request, Respond respond) {
+      handled = true;
+      respond(ok_response("{}"));
+    });
+    const std::string response = server.exchange(
+        "POST /v1/events HTTP/1.1\r\nhost: k\r\ncontent-type: application/json\r\n"
+        "content-length: 2\r\n\r\n{}");
+    CHECK(error_code_of(response, 403) == "forbidden");
+    CHECK_THAT(body_of(response), Contains("\"uid\":" + std::to_string(my_uid)));
+    CHECK_FALSE(handled);
+  }
+}
+
+TEST_CASE("api server: oversized and ambiguous requests get JSON errors", "[api][bounds]") {
+  ServerOptions options;
+  options.max_body_bytes = 1024;
+  options.max_header_bytes = 2048;
+  ServerFixture server(options);
+
+  SECTION("body over the limit: 413") {
+    const std::string body(2000, 'x');
+    const auto response = server.exchange(
+        "POST /v1/events HTTP/1.1\r\nhost: k\r\ncontent-length: " + std::to_string(body.size()) +
+        "\r\n\r\n" + body);
+    CHECK(error_code_of(response, 413) == "body_too_large");
+  }
+  SECTION("declared body over the limit, never sent: 413") {
+    const auto response = server.exchange(
+        "POST /v1/events HTTP/1.1\r\nhost: k\r\ncontent-length: 10737418240\r\n\r\n");
+    CHECK(error_code_of(response, 413) == "body_too_large");
+  }
+  SECTION("chunked body over the limit: 413") {
+    std::string request =
+        "POST /v1/events HTTP/1.1\r\nhost: k\r\ntransfer-encoding: chunked\r\n\r\n";
+    for (int i = 0; i < 4; ++i) request += "200\r\n" + std::string(512, 'y') + "\r\n";
+    request += "0\r\n\r\n";
+    CHECK(error_code_of(server.exchange(request), 413) == "body_too_large");
+  }
+  SECTION("header over the limit: 431") {
+    const auto response = server.exchange(
+        "GET /healthz HTTP/1.1\r\nhost: k\r\nx-pad: " + std::string(4000, 'p') + "\r\n\r\n");
+    CHECK(error_code_of(response, 431) == "headers_too_large");
+  }
+  SECTION("content-length and transfer-encoding together: 400") {
+    const auto response = server.exchange(
+        "POST /v1/events HTTP/1.1\r\nhost: k\r\ncontent-length: 5\r\n"
+        "transfer-encoding: chunked\r\n\r\n0\r\n\r\n");
+    CHECK(error_code_of(response, 400) == "bad_request");
+  }
+  SECTION("two different content-lengths: 400") {
+    const auto response = server.exchange(
+        "POST /v1/events HTTP/1.1\r\nhost: k\r\ncontent-length: 2\r\ncontent-length: 3\r\n\r\n{}");
+    CHECK(error_code_of(response, 400) == "bad_request");
+  }
+  SECTION("transfer-encoding that is not chunked: 400") {
+    const auto response =
+        server.exchange("POST /v1/events HTTP/1.1\r\nhost: k\r\ntransfer-encoding: gzip\r\n\r\n{}");
+    CHECK(error_code_of(response, 400) == "bad_request");
+  }
+  // The server still serves normal requests afterwards.
+  CHECK(status_of(server.exchange(get_request())) == 200);
+}
+
+TEST_CASE("api server: a client sending its header byte by byte is cut off", "[api][bounds]") {
+  ServerOptions options;
+  options.header_timeout = 300ms;
+  options.request_timeout = 600ms;
+  ServerFixture server(options);
+  RawConnection slow(server.socket_path());
+  REQUIRE(slow.connected());
+
+  SECTION("header") {
+    const std::string request = get_request();
+    // One byte every 50 ms: each gap is short, the whole header is not. Bounded: at most the
+    // request's length in bytes, ~1.5 s.
+    bool cut_off = false;
+    for (std::size_t i = 0; i < request.size() && !cut_off; ++i) {
+      cut_off = !slow.send(request.substr(i, 1)) || slow.closed_by_server(50ms);
+    }
+    CHECK(cut_off);
+  }
+  SECTION("body") {
+    REQUIRE(slow.send("POST /v1/events HTTP/1.1\r\nhost: k\r\ncontent-length: 200\r\n\r\n"));
+    bool cut_off = false;
+    for (int i = 0; i < 200 && !cut_off; ++i) {
+      cut_off = !slow.send("x") || slow.closed_by_server(50ms);
+    }
+    CHECK(cut_off);
+  }
+  CHECK(status_of(server.exchange(get_request())) == 200);
+}
+
+TEST_CASE("api server: 500 slow clients do not lock out a normal one", "[api][bounds]") {
+  ServerOptions options;
+  options.max_connections = 64;
+  ServerFixture server(options);
+
+  std::vector<std::unique_ptr<RawConnection>> slow;
+  for (int i = 0; i < 500; ++i) {
+    auto c = std::make_unique<RawConnection>(server.socket_path());
+    if (c->connected()) c->send("G");  // the start of a header that never ends
+    slow.push_back(std::move(c));
+  }
+  // Every slow client connected (the backlog took them); at most 64 are being served.
+  const std::string response = server.exchange(get_request());
+  CHECK(status_of(response) == 200);
+  CHECK(body_of(response) == R"({"ok":true})");
+}
+
+TEST_CASE("api server: refuses with 503 when every connection is busy", "[api][bounds]") {
+  ServerOptions options;
+  options.max_connections = 2;
+  std::vector<Respond> pending;  // touched on the server's thread only
+  std::atomic<int> handled{0};
+  ServerFixture server(options, [&](Request, Respond respond) {
+    pending.push_back(std::move(respond));
+    ++handled;
+  });
+
+  RawConnection a(server.socket_path());
+  RawConnection b(server.socket_path());
+  REQUIRE(a.send(get_request()));
+  REQUIRE(b.send(get_request()));
+  // Both requests are with the handler (nobody waits for a header): bounded wait.
+  for (int i = 0; i < 500 && handled < 2; ++i) std::this_thread::sleep_for(10ms);
+  REQUIRE(handled == 2);
+  CHECK(error_code_of(server.exchange(get_request()), 503) == "too_many_connections");
+
+  std::promise<void> answered;
+  boost::asio::post(server.io(), [&] {
+    for (auto& respond : pending) respond(ok_response("{}"));
+    answered.set_value();
+  });
+  REQUIRE(answered.get_future().wait_for(5s) == std::future_status::ready);
+  CHECK(status_of(a.read_until_close()) == 200);
+  CHECK(status_of(b.read_until_close()) == 200);
+}
+
+}  // namespace korehook::api::test
