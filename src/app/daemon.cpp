@@ -122,6 +122,16 @@ class Daemon {
 
     api::ApiOptions api_options;
     api_options.endpoint_defaults = endpoint_defaults(config_);
+    // URLs given to the API are resolved and checked against the address policy at once,
+    // as every attempt checks them again.
+    api_options.check_destination = [this](const net::HttpsUrl& url,
+                                           std::function<void(std::optional<std::string>)> done) {
+      sender_->check_destination(url, [done = std::move(done)](
+                                          std::optional<delivery::SendResult> blocked) {
+        if (!blocked) return done(std::nullopt);
+        done(blocked->error_detail);
+      });
+    };
     api_.emplace(*store_, *dispatcher_, clock_, random_, std::move(api_options));
 
     // The config's endpoints into the store, then every endpoint into the dispatcher; then
@@ -178,6 +188,8 @@ class Daemon {
     server_options.socket_path = config_.api.socket;
     server_options.max_body_bytes = config_.api.max_body_bytes;
     server_options.max_connections = config_.api.max_connections;
+    server_options.allow_uids = config_.api.allow_uids;
+    server_options.allow_gids = config_.api.allow_gids;
     server_.emplace(io_, server_options, [this](api::Request req, api::Respond respond) {
       api_->handle(std::move(req), std::move(respond));
     });
