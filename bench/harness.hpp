@@ -113,7 +113,7 @@ struct LoadResult {
 LoadResult run_load(const LoadSpec& spec, LoadProgress* progress = nullptr);
 
 // True when the daemon has POST /v1/events/batch (a one-event batch of a type no endpoint
-// subscribes to answers 202); false on 404.
+// subscribes to answers 202); false on 404 or 405.
 bool has_batch_route(const std::string& socket);
 
 // Nearest-rank percentile (p in 0..100) of unsorted samples.

@@ -1,17 +1,21 @@
 // The ingest reference of the bench: raw SQLite, no daemon. Inserts `rows` rows of about
 // `row_bytes` bytes (an id, a type, a time and a JSON body), `per_txn` rows per
 // BEGIN IMMEDIATE ... COMMIT, in WAL mode with synchronous=FULL — the durability korehookd
-// promises with store.fsync true. Prints one line: `rows=N seconds=S rows_per_s=R`.
+// promises with store.fsync true. Prints one line:
+// `rows=N seconds=S rows_per_s=R commit_p50_ms=A commit_p99_ms=B` (the COMMIT statement alone,
+// i.e. mostly the fsync of the WAL).
 //
 //   korehook-bench-sqlite DB_PATH [rows=20000] [per_txn=100] [row_bytes=1024]
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -62,6 +66,7 @@ int main(int argc, char** argv) {
   // The body the bench's producers send: {"seq":N,"pad":"xxx..."} of about row_bytes.
   const std::string pad(static_cast<std::size_t>(row_bytes > 32 ? row_bytes - 32 : 1), 'x');
 
+  std::vector<double> commit_ms;
   const auto start = std::chrono::steady_clock::now();
   for (long done = 0; done < rows;) {
     exec(raw, "BEGIN IMMEDIATE");
@@ -79,11 +84,21 @@ int main(int argc, char** argv) {
       if (sqlite3_step(raw_stmt) != SQLITE_DONE) die(raw, "insert");
       sqlite3_reset(raw_stmt);
     }
+    const auto commit_start = std::chrono::steady_clock::now();
     exec(raw, "COMMIT");
+    commit_ms.push_back(std::chrono::duration<double, std::milli>(
+                            std::chrono::steady_clock::now() - commit_start)
+                            .count());
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("rows=%ld seconds=%.3f rows_per_s=%.1f\n", rows, seconds,
-              static_cast<double>(rows) / seconds);
+  std::sort(commit_ms.begin(), commit_ms.end());
+  auto pct = [&](double p) {
+    if (commit_ms.empty()) return 0.0;
+    const auto rank = static_cast<std::size_t>(p / 100.0 * static_cast<double>(commit_ms.size()));
+    return commit_ms[std::min(commit_ms.size() - 1, rank)];
+  };
+  std::printf("rows=%ld seconds=%.3f rows_per_s=%.1f commit_p50_ms=%.3f commit_p99_ms=%.3f\n",
+              rows, seconds, static_cast<double>(rows) / seconds, pct(50), pct(99));
   return 0;
 }
