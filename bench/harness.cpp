@@ -175,12 +175,20 @@ std::uint64_t NginxSink::requests() {
 }
 
 std::optional<Clock::time_point> NginxSink::wait_for_requests(std::uint64_t n,
-                                                               std::chrono::milliseconds timeout) {
+                                                               std::chrono::milliseconds timeout,
+                                                               std::chrono::milliseconds stall) {
   const auto deadline = Clock::now() + timeout;
+  std::uint64_t last = 0;
+  auto last_change = Clock::now();
   for (;;) {
     const auto now = Clock::now();
-    if (requests() >= n) return now;
-    if (now > deadline) return std::nullopt;
+    const std::uint64_t count = requests();
+    if (count >= n) return now;
+    if (count != last) {
+      last = count;
+      last_change = now;
+    }
+    if (now > deadline || now - last_change > stall) return std::nullopt;
     std::this_thread::sleep_for(10ms);
   }
 }

@@ -44,9 +44,10 @@ class NginxSink {
   // REQUIRES: not paused.
   std::uint64_t requests();
   // Polls requests() every 10 ms until it reaches `n`; the time it was first seen there, or
-  // nullopt after `timeout`.
-  std::optional<Clock::time_point> wait_for_requests(std::uint64_t n,
-                                                      std::chrono::milliseconds timeout);
+  // nullopt after `timeout`, or when the count did not move for `stall`.
+  std::optional<Clock::time_point> wait_for_requests(
+      std::uint64_t n, std::chrono::milliseconds timeout,
+      std::chrono::milliseconds stall = std::chrono::seconds(15));
   // SIGSTOP / SIGCONT to the master and its workers. While paused the kernel still accepts TCP
   // connections into the listen backlog, so a sender's requests wait there without failing
   // (given long enough timeouts): work queues up in the sender, as behind a slow receiver.
