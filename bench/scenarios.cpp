@@ -432,6 +432,8 @@ struct Bench::Impl {
     // Large backlog: as much of `large` as the time budget allows.
     auto b = start_daemon(many_endpoints(n_endpoints), in_flight);
     auto spec = many_spec(*b, large, n_endpoints);
+    // Only the size of the backlog matters here: more producers make bigger group commits.
+    spec.connections = 4 * options.connections;
     if (batch) spec.batch = 100;
     spec.max_time = std::chrono::milliseconds(
         static_cast<long>(std::max(10.0, remaining_s() - 45) * 1000));
