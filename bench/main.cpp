@@ -6,7 +6,8 @@
 // scenarios whose key contains this: drain, batch, e2e, latency, isolation, backlog),
 // BENCH_BUDGET_S (default 570: later scenarios are skipped, the backlog fill cut short, so the
 // run ends in time), BENCH_LOG_LEVEL (korehookd's log.level, default info),
-// KOREHOOK_BENCH_WRAPPER (run korehookd under e.g. "valgrind --tool=callgrind").
+// KOREHOOK_BENCH_WRAPPER (run korehookd under e.g. "valgrind --tool=callgrind"; the profile
+// then covers the drains alone, or the whole run with BENCH_PROFILE=all).
 
 #include <sys/utsname.h>
 #include <unistd.h>

@@ -56,9 +56,12 @@ struct Endpoint {
   std::string extra;        // more lines, indented by 4 spaces
 };
 
+// Under callgrind, profile the drains alone, unless BENCH_PROFILE=all (the whole run).
 bool profiling() {
   const char* wrapper = std::getenv("KOREHOOK_BENCH_WRAPPER");
-  return wrapper != nullptr && std::string_view(wrapper).find("callgrind") != std::string::npos;
+  const char* what = std::getenv("BENCH_PROFILE");
+  return wrapper != nullptr && std::string_view(wrapper).find("callgrind") != std::string::npos &&
+         (what == nullptr || std::string_view(what) != "all");
 }
 
 void callgrind_control(const std::string& option, pid_t pid) {
