@@ -175,8 +175,8 @@ std::uint64_t NginxSink::requests() {
 }
 
 std::optional<Clock::time_point> NginxSink::wait_for_requests(std::uint64_t n,
-                                                               std::chrono::milliseconds timeout,
-                                                               std::chrono::milliseconds stall) {
+                                                              std::chrono::milliseconds timeout,
+                                                              std::chrono::milliseconds stall) {
   const auto deadline = Clock::now() + timeout;
   std::uint64_t last = 0;
   auto last_change = Clock::now();
@@ -267,15 +267,15 @@ double run_wrk(const std::string& url, int connections, int seconds, const std::
     lua += std::string("wrk.headers[\"") + name + "\"] = \"" + value + "\"\n";
   }
   write_file(dir.file("post.lua"), lua);
-  const int threads = std::max(1, std::min<int>(connections, static_cast<int>(
-                                                                  std::thread::hardware_concurrency())));
+  const int threads = std::max(
+      1, std::min<int>(connections, static_cast<int>(std::thread::hardware_concurrency())));
   testing::CommandOptions options;
   options.timeout = std::chrono::seconds(seconds + 30);
-  auto r = testing::run_command(
-      "/usr/bin/wrk",
-      {"-t" + std::to_string(threads), "-c" + std::to_string(connections),
-       "-d" + std::to_string(seconds) + "s", "-s", dir.file("post.lua"), url},
-      options);
+  auto r =
+      testing::run_command("/usr/bin/wrk",
+                           {"-t" + std::to_string(threads), "-c" + std::to_string(connections),
+                            "-d" + std::to_string(seconds) + "s", "-s", dir.file("post.lua"), url},
+                           options);
   const auto pos = r.out.find("Requests/sec:");
   if (r.exit_code != 0 || pos == std::string::npos) {
     throw std::runtime_error("wrk failed: " + r.out + r.err);

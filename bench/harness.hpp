@@ -88,7 +88,7 @@ struct LoadSpec {
   std::uint64_t first_seq = 0;
   std::uint64_t count = 0;  // events to submit
   double rate = 0;          // events per second, open loop; 0 = as fast as acknowledged
-  std::chrono::milliseconds max_time{600'000};  // stop submitting after this long
+  std::chrono::milliseconds max_time{600'000};            // stop submitting after this long
   std::function<std::string(std::uint64_t seq)> type_of;  // the event type of each seq
   // When set: sized `count`; [seq - first_seq] gets the moment the request carrying seq was
   // written (each slot written by one thread only).

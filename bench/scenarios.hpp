@@ -13,12 +13,12 @@
 namespace korehook::bench {
 
 struct BenchOptions {
-  double scale = 1.0;          // multiplies every event count (BENCH_SCALE)
-  std::string log_level = "info";  // korehookd's log.level (BENCH_LOG_LEVEL)
+  double scale = 1.0;                // multiplies every event count (BENCH_SCALE)
+  std::string log_level = "info";    // korehookd's log.level (BENCH_LOG_LEVEL)
   std::chrono::seconds budget{570};  // the whole run stops submitting after this (BENCH_BUDGET_S)
-  int connections = 16;        // producers, and korehook's default max_in_flight
-  std::string only;            // run only scenarios whose key contains this (BENCH_ONLY)
-  std::string sqlite_program;  // korehook-bench-sqlite
+  int connections = 16;              // producers, and korehook's default max_in_flight
+  std::string only;                  // run only scenarios whose key contains this (BENCH_ONLY)
+  std::string sqlite_program;        // korehook-bench-sqlite
 };
 
 struct Row {

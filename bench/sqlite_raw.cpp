@@ -86,9 +86,9 @@ int main(int argc, char** argv) {
     }
     const auto commit_start = std::chrono::steady_clock::now();
     exec(raw, "COMMIT");
-    commit_ms.push_back(std::chrono::duration<double, std::milli>(
-                            std::chrono::steady_clock::now() - commit_start)
-                            .count());
+    commit_ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - commit_start)
+            .count());
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -98,7 +98,7 @@ int main(int argc, char** argv) {
     const auto rank = static_cast<std::size_t>(p / 100.0 * static_cast<double>(commit_ms.size()));
     return commit_ms[std::min(commit_ms.size() - 1, rank)];
   };
-  std::printf("rows=%ld seconds=%.3f rows_per_s=%.1f commit_p50_ms=%.3f commit_p99_ms=%.3f\n",
-              rows, seconds, static_cast<double>(rows) / seconds, pct(50), pct(99));
+  std::printf("rows=%ld seconds=%.3f rows_per_s=%.1f commit_p50_ms=%.3f commit_p99_ms=%.3f\n", rows,
+              seconds, static_cast<double>(rows) / seconds, pct(50), pct(99));
   return 0;
 }
