@@ -33,28 +33,73 @@ double seconds_between(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration<double>(to - from).count();
 }
 
-ProcStats read_proc_stats(pid_t pid) {
-  ProcStats out;
-  const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+namespace {
+
+// utime + stime from a /proc/.../stat file, in seconds; 0 when unreadable.
+double stat_cpu_seconds(const std::string& path) {
+  const std::string stat = read_file(path);
   // Fields after the command name, which is in parentheses and may contain spaces.
   const auto close = stat.rfind(')');
-  if (close != std::string::npos) {
-    std::istringstream in(stat.substr(close + 2));
-    std::string field;
-    unsigned long utime = 0;
-    unsigned long stime = 0;
-    for (int i = 3; i <= 15 && in >> field; ++i) {
-      if (i == 14) utime = std::stoul(field);
-      if (i == 15) stime = std::stoul(field);
-    }
-    out.cpu_seconds =
-        static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  if (close == std::string::npos) return 0;
+  std::istringstream in(stat.substr(close + 2));
+  std::string field;
+  unsigned long utime = 0;
+  unsigned long stime = 0;
+  for (int i = 3; i <= 15 && in >> field; ++i) {
+    if (i == 14) utime = std::stoul(field);
+    if (i == 15) stime = std::stoul(field);
   }
-  std::istringstream status(read_file("/proc/" + std::to_string(pid) + "/status"));
+  return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+}  // namespace
+
+ProcStats read_proc_stats(pid_t pid) {
+  ProcStats out;
+  const std::string proc = "/proc/" + std::to_string(pid);
+  out.cpu_seconds = stat_cpu_seconds(proc + "/stat");
+  if (DIR* tasks = ::opendir((proc + "/task").c_str())) {
+    while (dirent* entry = ::readdir(tasks)) {
+      const pid_t tid = std::atoi(entry->d_name);
+      if (tid > 0) {
+        const std::string task = proc + "/task/" + entry->d_name;
+        out.thread_cpu_seconds[tid] = stat_cpu_seconds(task + "/stat");
+        // schedstat: "<ns on a CPU> <ns waiting on a run queue> <timeslices>"
+        std::istringstream sched(read_file(task + "/schedstat"));
+        unsigned long long on_cpu = 0;
+        unsigned long long waiting = 0;
+        if (sched >> on_cpu >> waiting) out.thread_wait_seconds[tid] = waiting / 1e9;
+      }
+    }
+    ::closedir(tasks);
+  }
+  std::istringstream status(read_file(proc + "/status"));
   std::string line;
   while (std::getline(status, line)) {
     if (line.rfind("VmHWM:", 0) == 0) out.vm_hwm_kib = std::atol(line.c_str() + 6);
     if (line.rfind("VmRSS:", 0) == 0) out.vm_rss_kib = std::atol(line.c_str() + 6);
+  }
+  return out;
+}
+
+std::string thread_utilization(const ProcStats& from, const ProcStats& to, pid_t pid,
+                               double seconds) {
+  std::string out;
+  for (const auto& entry : to.thread_cpu_seconds) {
+    const pid_t tid = entry.first;
+    auto delta = [&](const std::map<pid_t, double>& a, const std::map<pid_t, double>& b) {
+      const auto x = a.find(tid);
+      const auto y = b.find(tid);
+      return (y == b.end() ? 0 : y->second) - (x == a.end() ? 0 : x->second);
+    };
+    const double used = delta(from.thread_cpu_seconds, to.thread_cpu_seconds);
+    const double waited = delta(from.thread_wait_seconds, to.thread_wait_seconds);
+    if (used <= 0 || seconds <= 0) continue;
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%s%s %.0f%% +%.0f%% waiting", out.empty() ? "" : ", ",
+                  tid == pid ? "main" : std::to_string(tid).c_str(), 100 * used / seconds,
+                  100 * waited / seconds);
+    out += buf;
   }
   return out;
 }

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,8 +26,18 @@ struct ProcStats {
   double cpu_seconds = 0;  // utime + stime
   long vm_hwm_kib = 0;     // peak resident set
   long vm_rss_kib = 0;     // resident set now
+  // utime + stime of each thread, by thread id (the thread id equal to the pid is the main
+  // thread, which runs korehookd's io_context).
+  std::map<pid_t, double> thread_cpu_seconds;
+  // Time each thread was runnable but waiting for a CPU (schedstat): on a shared machine, the
+  // share of the wall time a thread could not run.
+  std::map<pid_t, double> thread_wait_seconds;
 };
 ProcStats read_proc_stats(pid_t pid);
+// "main 40% +50% waiting, 1234 20% +10% waiting": each thread's CPU and run-queue wait between
+// `from` and `to` as shares of `seconds`.
+std::string thread_utilization(const ProcStats& from, const ProcStats& to, pid_t pid,
+                               double seconds);
 
 // nginx as the TLS 1.3 sink: `POST` anywhere on https://127.0.0.1:port() answers 200 with an
 // empty body, keep-alive without limits, no access log. stub_status on a second, plain-HTTP port

@@ -197,6 +197,10 @@ struct Bench::Impl {
                               static_cast<double>(std::max<std::uint64_t>(1, out.delivered));
     out.cpu_us_per_event = (queued.cpu_seconds - start.cpu_seconds) * 1e6 /
                            static_cast<double>(std::max<std::uint64_t>(1, out.load.acked));
+    // Is one thread the limit? (main = the io_context: API, dispatcher, sender, TLS.)
+    note("korehookd threads, CPU share of wall time: queueing %s; drain %s",
+         thread_utilization(start, queued, daemon.pid(), out.load.seconds).c_str(),
+         thread_utilization(queued, out.after, daemon.pid(), out.drain_seconds).c_str());
     note(
         "queued %llu events in %.2f s (%.0f/s, %llu failed%s%s), ack p50 %.2f ms p99 %.2f ms; "
         "%llu deliveries in %.2f s (%.0f/s)%s; CPU %.0f µs/event, %.0f µs/delivery; "
