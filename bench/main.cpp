@@ -1,0 +1,74 @@
+// korehook-bench: the performance issue's scenarios against korehookd, nginx (TLS 1.3 sink),
+// wrk and raw SQLite on this machine, printed as one table of figures and ratios.
+// Run it with scripts/bench.sh (it installs nginx and wrk and builds everything).
+//
+// Environment: BENCH_SCALE (default 1: full counts; 0.1 for a quick run), BENCH_ONLY (run the
+// scenarios whose key contains this: drain, batch, e2e, latency, isolation, backlog),
+// BENCH_BUDGET_S (default 570: later scenarios are skipped, the backlog fill cut short, so the
+// run ends in time), BENCH_LOG_LEVEL (korehookd's log.level, default info),
+// KOREHOOK_BENCH_WRAPPER (run korehookd under e.g. "valgrind --tool=callgrind"; the profile
+// then covers the drains alone, or the whole run with BENCH_PROFILE=all).
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <string>
+
+#include "scenarios.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+
+namespace {
+
+std::string env_or(const char* name, std::string fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::string(v) : fallback;
+}
+
+std::string cpu_model() {
+  const std::string cpuinfo = korehook::testing::read_file("/proc/cpuinfo");
+  const auto pos = cpuinfo.find("model name");
+  if (pos == std::string::npos) return "?";
+  const auto colon = cpuinfo.find(':', pos);
+  return cpuinfo.substr(colon + 2, cpuinfo.find('\n', colon) - colon - 2);
+}
+
+}  // namespace
+
+int main() {
+  using namespace korehook::bench;
+  BenchOptions options;
+  options.scale = std::atof(env_or("BENCH_SCALE", "1").c_str());
+  if (options.scale <= 0) options.scale = 1;
+  options.only = env_or("BENCH_ONLY", "");
+  options.log_level = env_or("BENCH_LOG_LEVEL", "info");
+  options.budget = std::chrono::seconds(std::atol(env_or("BENCH_BUDGET_S", "570").c_str()));
+  const auto self = std::filesystem::read_symlink("/proc/self/exe");
+  options.sqlite_program = (self.parent_path() / "korehook-bench-sqlite").string();
+  // For bench/korehookd-exec.sh, which the daemon runner starts.
+  ::setenv("KOREHOOK_BENCH_DAEMON", KOREHOOK_BENCH_DAEMON, 0);
+
+  utsname uts{};
+  ::uname(&uts);
+  char when[32];
+  const std::time_t now = std::time(nullptr);
+  std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  std::printf("korehook bench %s: %ld cores (%s), %s %s, scale %g\n", when,
+              ::sysconf(_SC_NPROCESSORS_ONLN), cpu_model().c_str(), uts.sysname, uts.release,
+              options.scale);
+  std::fflush(stdout);
+
+  try {
+    Bench bench(options);
+    const auto rows = bench.run();
+    std::printf("\n%s", format_table(rows).c_str());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "korehook-bench: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,559 @@
+#include "scenarios.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <stdexcept>
+#include <string_view>
+#include <thread>
+
+#include "support/daemon.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+#include "support/test_ca.hpp"
+#include "support/tls_receiver.hpp"
+
+namespace korehook::bench {
+
+using namespace std::chrono_literals;
+using testing::Daemon;
+
+namespace {
+
+constexpr const char* kSinkHost = "sink.bench";  // resolved to 127.0.0.1 by network.resolve
+
+std::string fmt(double v, int decimals = 0) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  // Thousands separators on the integer part, for readability of rates.
+  const std::string s = buf;
+  const std::size_t begin = s[0] == '-' ? 1 : 0;
+  const std::size_t end = std::min(s.find('.'), s.size());
+  std::string out = s.substr(0, begin);
+  for (std::size_t i = begin; i < end; ++i) {
+    if (i > begin && (end - i) % 3 == 0) out.push_back(',');
+    out.push_back(s[i]);
+  }
+  return out + s.substr(end);
+}
+
+std::string ratio_text(double r) { return fmt(r, 2) + " ×"; }
+
+void note(const char* format, auto... args) {
+  std::fprintf(stderr, "bench: ");
+  std::fprintf(stderr, format, args...);
+  std::fprintf(stderr, "\n");
+}
+
+struct Endpoint {
+  std::string id;
+  std::string url;
+  std::string event_types;  // YAML flow list
+  std::string extra;        // more lines, indented by 4 spaces
+};
+
+// Under callgrind, profile the drains alone, unless BENCH_PROFILE=all (the whole run).
+bool profiling() {
+  const char* wrapper = std::getenv("KOREHOOK_BENCH_WRAPPER");
+  const char* what = std::getenv("BENCH_PROFILE");
+  return wrapper != nullptr && std::string_view(wrapper).find("callgrind") != std::string::npos &&
+         (what == nullptr || std::string_view(what) != "all");
+}
+
+void callgrind_control(const std::string& option, pid_t pid) {
+  auto r = testing::run_command("/usr/bin/callgrind_control", {option, std::to_string(pid)});
+  if (r.exit_code != 0) note("callgrind_control %s failed: %s", option.c_str(), r.err.c_str());
+}
+
+struct DrainFigures {
+  LoadResult load;        // the queueing phase (sink paused)
+  double drain_rate = 0;  // deliveries per second once the sink resumed
+  double drain_seconds = 0;
+  std::uint64_t delivered = 0;
+  double cpu_us_per_delivery = 0;
+  double cpu_us_per_event = 0;  // while queueing
+  ProcStats queued;             // at the end of the queueing phase
+  ProcStats after;              // when the window was delivered
+  bool complete = false;
+};
+
+}  // namespace
+
+struct Bench::Impl {
+  BenchOptions options;
+  Clock::time_point started = Clock::now();
+  Clock::time_point deadline = started + options.budget;
+  testing::TempDir certs;
+  testing::TestCa ca{certs.path()};
+  testing::IssuedCert cert = ca.issue_server("sink", {"localhost", kSinkHost}, {"127.0.0.1"});
+  testing::TempDir nginx_dir;
+  std::unique_ptr<NginxSink> nginx;
+  std::vector<Row> rows;
+
+  double wrk_rate = 0;
+  double raw_rate = 0;
+  double commit_p50_ms = 0;  // raw SQLite, one row per transaction: the floor of any ack
+  double commit_p99_ms = 0;
+  double ingest_rate = 0;
+  double drain_rate = 0;
+
+  explicit Impl(BenchOptions o) : options(std::move(o)) {}
+
+  std::uint64_t scaled(double n) const {
+    return static_cast<std::uint64_t>(std::max(100.0, std::round(n * options.scale)));
+  }
+  double remaining_s() const { return seconds_between(Clock::now(), deadline); }
+  bool selected(const std::string& key) const {
+    return options.only.empty() || options.only.find(key) != std::string::npos;
+  }
+
+  void add(Row row) {
+    std::fprintf(stderr, "bench: %s %s: %s (reference %s) ratio %s target %s %s\n", row.id.c_str(),
+                 row.scenario.c_str(), row.figure.c_str(), row.reference.c_str(), row.ratio.c_str(),
+                 row.target.c_str(), row.verdict.c_str());
+    rows.push_back(std::move(row));
+  }
+  void skip(std::string id, std::string scenario, std::string target, std::string why) {
+    add({std::move(id), std::move(scenario), why, "-", "-", std::move(target), "skipped"});
+  }
+
+  std::string sink_url(const std::string& path) const {
+    return "https://" + std::string(kSinkHost) + ":" + std::to_string(nginx->port()) + path;
+  }
+
+  // A daemon config: trusts the bench CA, may reach loopback, resolves sink.bench to 127.0.0.1.
+  // Timeouts are long because queueing scenarios pause the sink with requests in flight.
+  std::string yaml(const std::vector<Endpoint>& endpoints, int max_in_flight) const {
+    std::string y;
+    y += "tls:\n  ca_file: " + ca.ca_file() + "\n";
+    y += "network:\n  allow_private: [\"127.0.0.0/8\"]\n";
+    y += "  resolve: {\"" + std::string(kSinkHost) + "\": [\"127.0.0.1\"]}\n";
+    y += "store:\n  path: {{store}}\n  fsync: true\n";
+    y += "defaults:\n  connect_timeout: 10m\n  read_timeout: 10m\n";
+    y += "  max_in_flight: " + std::to_string(max_in_flight) + "\n";
+    y += "  retry: {max_attempts: 8, initial_delay: 1s, max_delay: 1m}\n";
+    y += "delivery:\n  shutdown_grace: 2s\n";
+    y += "log:\n  level: " + options.log_level + "\n";
+    y += "endpoints:\n";
+    for (const auto& ep : endpoints) {
+      y += "  - id: " + ep.id + "\n    url: " + ep.url + "\n";
+      y += "    event_types: " + ep.event_types + "\n" + ep.extra;
+    }
+    return y;
+  }
+
+  std::unique_ptr<Daemon> start_daemon(const std::vector<Endpoint>& endpoints, int max_in_flight) {
+    testing::DaemonOptions daemon_options;
+    daemon_options.start_timeout = 60s;  // valgrind
+    auto daemon = std::make_unique<Daemon>(yaml(endpoints, max_in_flight), daemon_options);
+    daemon->start();
+    return daemon;
+  }
+
+  void stop_daemon(Daemon& daemon) {
+    const int code = daemon.terminate(30s);
+    if (code != 0) note("korehookd exited with %d; log: %s", code, daemon.log_path().c_str());
+  }
+
+  LoadSpec load_spec(const Daemon& daemon, std::uint64_t count, std::string type) const {
+    LoadSpec spec;
+    spec.socket = daemon.socket_path();
+    spec.connections = options.connections;
+    spec.count = count;
+    spec.type_of = [type = std::move(type)](std::uint64_t) { return type; };
+    return spec;
+  }
+
+  // Queues the events of `spec` while the sink is paused (the ingest figure), resumes the
+  // sink and measures how fast the first `window` deliveries reach it.
+  DrainFigures queued_drain(Daemon& daemon, const LoadSpec& spec, std::uint64_t window) {
+    DrainFigures out;
+    const std::uint64_t base = nginx->requests();
+    const ProcStats start = read_proc_stats(daemon.pid());
+    nginx->pause();
+    out.load = run_load(spec);
+    const ProcStats queued = read_proc_stats(daemon.pid());
+    out.queued = queued;
+    // Under callgrind (KOREHOOK_BENCH_WRAPPER), profile the drain alone: zero the counters now,
+    // dump when the window is delivered.
+    if (profiling()) callgrind_control("-z", daemon.pid());
+    const auto resumed = Clock::now();
+    nginx->resume();
+    // A drain that stalls (e.g. memory held by a dead endpoint) must not eat the whole budget.
+    const auto timeout = std::chrono::milliseconds(
+        static_cast<long>(std::clamp(remaining_s() - 20, 10.0, 120.0) * 1000));
+    const auto done = nginx->wait_for_requests(base + window, timeout);
+    out.after = read_proc_stats(daemon.pid());
+    if (profiling()) callgrind_control("-d", daemon.pid());
+    out.complete = done.has_value();
+    out.delivered = nginx->requests() - base;
+    out.drain_seconds = seconds_between(resumed, done.value_or(Clock::now()));
+    out.drain_rate = static_cast<double>(out.complete ? window : out.delivered) / out.drain_seconds;
+    out.cpu_us_per_delivery = (out.after.cpu_seconds - queued.cpu_seconds) * 1e6 /
+                              static_cast<double>(std::max<std::uint64_t>(1, out.delivered));
+    out.cpu_us_per_event = (queued.cpu_seconds - start.cpu_seconds) * 1e6 /
+                           static_cast<double>(std::max<std::uint64_t>(1, out.load.acked));
+    // Is one thread the limit? (main = the io_context: API, dispatcher, sender, TLS.)
+    note("korehookd threads, CPU share of wall time: queueing %s; drain %s",
+         thread_utilization(start, queued, daemon.pid(), out.load.seconds).c_str(),
+         thread_utilization(queued, out.after, daemon.pid(), out.drain_seconds).c_str());
+    note(
+        "queued %llu events in %.2f s (%.0f/s, %llu failed%s%s), ack p50 %.2f ms p99 %.2f ms; "
+        "%llu deliveries in %.2f s (%.0f/s)%s; CPU %.0f µs/event, %.0f µs/delivery; "
+        "peak RSS %ld KiB queued, %ld KiB after the drain",
+        static_cast<unsigned long long>(out.load.acked), out.load.seconds, out.load.events_per_s(),
+        static_cast<unsigned long long>(out.load.failed), out.load.first_error.empty() ? "" : ": ",
+        out.load.first_error.c_str(), percentile(out.load.ack_ms, 50),
+        percentile(out.load.ack_ms, 99),
+        static_cast<unsigned long long>(out.complete ? window : out.delivered), out.drain_seconds,
+        out.drain_rate, out.complete ? "" : " (INCOMPLETE: stalled or timed out)",
+        out.cpu_us_per_event, out.cpu_us_per_delivery, out.queued.vm_hwm_kib, out.after.vm_hwm_kib);
+    return out;
+  }
+
+  // --- references ---------------------------------------------------------------------------
+
+  void reference_wrk() {
+    const int seconds = std::clamp(static_cast<int>(std::lround(8 * options.scale)), 2, 8);
+    wrk_rate = run_wrk("https://127.0.0.1:" + std::to_string(nginx->port()) + "/hooks/wrk",
+                       options.connections, seconds, event_data(0));
+    note("wrk: %d connections, %d s: %.0f requests/s", options.connections, seconds, wrk_rate);
+  }
+
+  void reference_sqlite() {
+    testing::TempDir dir;  // same filesystem as the daemons' stores
+    const auto rows_n = scaled(40'000);
+    auto r = testing::run_command(options.sqlite_program,
+                                  {dir.file("raw.db"), std::to_string(rows_n), "100", "1024"});
+    const auto pos = r.out.find("rows_per_s=");
+    if (r.exit_code != 0 || pos == std::string::npos) {
+      throw std::runtime_error("korehook-bench-sqlite failed: " + r.out + r.err);
+    }
+    raw_rate = std::atof(r.out.c_str() + pos + 11);
+    note("raw SQLite, 100 rows per transaction: %s", r.out.c_str());
+    // One row per transaction: what a durable commit costs on this disk.
+    testing::TempDir single;
+    auto one =
+        testing::run_command(options.sqlite_program, {single.file("raw.db"), "500", "1", "1024"});
+    const auto p50 = one.out.find("commit_p50_ms=");
+    const auto p99 = one.out.find("commit_p99_ms=");
+    if (one.exit_code == 0 && p50 != std::string::npos && p99 != std::string::npos) {
+      commit_p50_ms = std::atof(one.out.c_str() + p50 + 14);
+      commit_p99_ms = std::atof(one.out.c_str() + p99 + 14);
+    }
+    note("raw SQLite, 1 row per transaction: %s", one.out.c_str());
+  }
+
+  // --- 1 and 2: drain of a queue, single-event ingest ------------------------------------------
+
+  void drain_and_ingest() {
+    const std::string target = "≥ 0.5 (aim 0.6)";
+    const std::uint64_t n = scaled(100'000);
+    const std::string drain_name = "Drain: " + fmt(n) + " queued for 1 endpoint";
+    const std::string ingest_name = "Ingest: POST /v1/events, 16 clients";
+    auto daemon = start_daemon({{"ep_drain", sink_url("/hooks/ep_drain"), "[\"bench.drain\"]", ""}},
+                               options.connections);
+    auto spec = load_spec(*daemon, n, "bench.drain");
+    DrainFigures f = queued_drain(*daemon, spec, n);
+    stop_daemon(*daemon);
+    ingest_rate = f.load.events_per_s();
+    drain_rate = f.drain_rate;
+    add({"1", drain_name, fmt(f.drain_rate) + " deliveries/s", "wrk " + fmt(wrk_rate) + " req/s",
+         ratio_text(f.drain_rate / wrk_rate), target,
+         f.complete && f.drain_rate >= 0.5 * wrk_rate ? "ok" : "BELOW"});
+    add({"2a", ingest_name, fmt(ingest_rate) + " events/s",
+         "raw SQLite " + fmt(raw_rate) + " rows/s", ratio_text(ingest_rate / raw_rate), "≥ 0.3",
+         f.load.failed == 0 && ingest_rate >= 0.3 * raw_rate ? "ok" : "BELOW"});
+    add({"8", "CPU per delivery (drain, korehookd alone)",
+         fmt(f.cpu_us_per_delivery) + " µs/delivery; ingest " + fmt(f.cpu_us_per_event) +
+             " µs/event",
+         "-", "-", "printed; profile in docs/performance.md", "-"});
+  }
+
+  // --- 2b: batch ingest -------------------------------------------------------------------------
+
+  void batch_ingest() {
+    const std::string name = "Ingest: POST /v1/events/batch (100/request), 16 clients";
+    auto daemon = start_daemon({{"ep_batch", sink_url("/hooks/ep_batch"), "[\"bench.batch\"]", ""}},
+                               options.connections);
+    if (!has_batch_route(daemon->socket_path())) {
+      stop_daemon(*daemon);
+      add({"2b", name, "n/a (no batch route)", "raw SQLite " + fmt(raw_rate) + " rows/s", "n/a",
+           "≥ 0.8", "n/a"});
+      return;
+    }
+    auto spec = load_spec(*daemon, scaled(100'000), "bench.batch");
+    spec.batch = 100;
+    nginx->pause();  // ingest alone, as in row 2a
+    const LoadResult load = run_load(spec);
+    stop_daemon(*daemon);
+    nginx->resume();
+    const double rate = load.events_per_s();
+    note("batch ingest: %llu events in %.2f s, %llu failed %s, request p50 %.1f ms p99 %.1f ms",
+         static_cast<unsigned long long>(load.acked), load.seconds,
+         static_cast<unsigned long long>(load.failed), load.first_error.c_str(),
+         percentile(load.ack_ms, 50), percentile(load.ack_ms, 99));
+    add({"2b", name, fmt(rate) + " events/s", "raw SQLite " + fmt(raw_rate) + " rows/s",
+         ratio_text(rate / raw_rate), "≥ 0.8",
+         load.failed == 0 && rate >= 0.8 * raw_rate ? "ok" : "BELOW"});
+  }
+
+  // --- 3: end to end ----------------------------------------------------------------------------
+
+  // One step at `rate`: true when the backlog (acknowledged - received by the sink) stayed flat
+  // and the producers kept up.
+  bool flat_at(Daemon& daemon, double rate, double seconds) {
+    const std::uint64_t base = nginx->requests();
+    auto spec = load_spec(daemon, static_cast<std::uint64_t>(rate * seconds), "bench.e2e");
+    // Enough producers that their own wait for the 202 (a commit, shared with the delivery
+    // bookkeeping) does not cap the rate: the question is what the daemon sustains.
+    spec.connections = 4 * options.connections;
+    spec.rate = rate;
+    spec.max_time = std::chrono::milliseconds(static_cast<long>(seconds * 1000) + 2000);
+    LoadProgress progress;
+    LoadResult result;
+    std::thread producer([&] { result = run_load(spec, &progress); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+    const double b1 =
+        static_cast<double>(progress.acked) - static_cast<double>(nginx->requests() - base);
+    producer.join();
+    const double b2 =
+        static_cast<double>(progress.acked) - static_cast<double>(nginx->requests() - base);
+    const double achieved = result.events_per_s();
+    const double growth = b2 - b1;
+    const bool flat = result.failed == 0 && achieved >= 0.97 * rate &&
+                      growth <= std::max(64.0, 0.03 * rate * (seconds - 1));
+    note("end to end at %.0f/s: submitted %.0f/s, backlog %.0f -> %.0f: %s", rate, achieved, b1, b2,
+         flat ? "flat" : "growing");
+    // Let the backlog drain before the next step.
+    nginx->wait_for_requests(base + progress.acked, 60s);
+    return flat;
+  }
+
+  void end_to_end() {
+    const std::string name = "End to end: ingest + delivery, highest flat rate";
+    auto daemon = start_daemon({{"ep_e2e", sink_url("/hooks/ep_e2e"), "[\"bench.e2e\"]", ""}},
+                               options.connections);
+    const double step_s = std::clamp(4.0 * options.scale, 2.0, 4.0);
+    double hi = 1.1 * (drain_rate > 0 ? drain_rate : 20'000.0);
+    double lo = 0;
+    double best = 0;
+    for (int step = 0; step < 5 && remaining_s() > 60; ++step) {
+      const double rate = step == 0 ? hi : (lo + hi) / 2;
+      if (flat_at(*daemon, rate, step_s)) {
+        best = lo = rate;
+        if (step == 0) break;
+      } else {
+        hi = rate;
+      }
+    }
+    stop_daemon(*daemon);
+    add({"3", name, fmt(best) + " events/s delivered", "wrk " + fmt(wrk_rate) + " req/s",
+         ratio_text(best / wrk_rate), "≥ 0.4 (aim 0.5)", best >= 0.4 * wrk_rate ? "ok" : "BELOW"});
+  }
+
+  // --- 4: latency -------------------------------------------------------------------------------
+
+  void latency() {
+    const std::string name = "Latency at 1,000 events/s, submit -> sink";
+    // nginx logs time with millisecond resolution only: this row uses the test suite's TLS
+    // receiver (Beast, in this process) which stamps each request with steady_clock, the clock
+    // the producers stamp the submit with.
+    testing::ReceiverOptions receiver_options;
+    receiver_options.cert_chain_file = cert.chain_file;
+    receiver_options.key_file = cert.key_file;
+    receiver_options.idle_timeout = 600s;
+    testing::TlsReceiver receiver(receiver_options);
+    const std::string url = "https://" + std::string(kSinkHost) + ":" +
+                            std::to_string(receiver.port()) + "/hooks/ep_latency";
+    auto daemon =
+        start_daemon({{"ep_latency", url, "[\"bench.latency\"]", ""}}, options.connections);
+    const double seconds = std::clamp(10.0 * options.scale, 3.0, 10.0);
+    auto spec = load_spec(*daemon, static_cast<std::uint64_t>(1000 * seconds), "bench.latency");
+    spec.rate = 1000;
+    std::vector<Clock::time_point> sent(spec.count);
+    spec.sent_at = &sent;
+    const LoadResult load = run_load(spec);
+    receiver.wait_for_requests(load.acked, 30s);
+    stop_daemon(*daemon);
+    std::vector<double> latencies;
+    for (const auto& request : receiver.requests()) {
+      const auto seq = parse_seq(request.body);
+      if (!seq || *seq >= spec.count || *seq < 1000) continue;  // the first second warms up
+      latencies.push_back(
+          std::chrono::duration<double, std::milli>(request.received_at - sent[*seq]).count());
+    }
+    const double p50 = percentile(latencies, 50);
+    const double p99 = percentile(latencies, 99);
+    const double max = percentile(latencies, 100);
+    note(
+        "latency: %zu samples, p50 %.2f ms, p99 %.2f ms, max %.2f ms; 202 p50 %.2f ms, p99 %.2f "
+        "ms; submitted %.0f/s",
+        latencies.size(), p50, p99, max, percentile(load.ack_ms, 50), percentile(load.ack_ms, 99),
+        load.events_per_s());
+    add({"4", name,
+         "p50 " + fmt(p50, 2) + " ms, p99 " + fmt(p99, 2) + " ms (202: p50 " +
+             fmt(percentile(load.ack_ms, 50), 2) + ", p99 " + fmt(percentile(load.ack_ms, 99), 2) +
+             ")",
+         "raw SQLite commit p50 " + fmt(commit_p50_ms, 2) + " ms, p99 " + fmt(commit_p99_ms, 2) +
+             " ms",
+         "-", "p50 ≤ 2 ms, p99 ≤ 10 ms",
+         !latencies.empty() && p50 <= 2 && p99 <= 10 ? "ok" : "BELOW"});
+  }
+
+  // --- 5 and 6: memory with a large backlog, backlog scaling -------------------------------------
+
+  std::vector<Endpoint> many_endpoints(int n) const {
+    std::vector<Endpoint> eps;
+    for (int i = 0; i < n; ++i) {
+      const std::string id = "ep_m" + std::to_string(i);
+      eps.push_back({id, sink_url("/hooks/" + id), "[\"bench.m" + std::to_string(i) + "\"]", ""});
+    }
+    return eps;
+  }
+
+  LoadSpec many_spec(const Daemon& daemon, std::uint64_t count, int endpoints) const {
+    LoadSpec spec = load_spec(daemon, count, "");
+    spec.type_of = [endpoints](std::uint64_t seq) {
+      return "bench.m" + std::to_string(seq % static_cast<std::uint64_t>(endpoints));
+    };
+    return spec;
+  }
+
+  void backlog(bool batch) {
+    const int n_endpoints = static_cast<int>(scaled(1000));
+    // One request in flight per endpoint: up to 1,000 connections already; 16 each would be
+    // 16,000 TLS connections on 2 cores.
+    const int in_flight = 1;
+    const std::uint64_t small = scaled(10'000);
+    const std::uint64_t large = scaled(1'000'000);
+    // 90 %: the small run's last deliveries would otherwise add a tail (a retry, the last
+    // endpoints' connections) that the large run, still busy, does not have.
+    const std::uint64_t window = small * 9 / 10;
+
+    // Small backlog.
+    auto a = start_daemon(many_endpoints(n_endpoints), in_flight);
+    DrainFigures fa = queued_drain(*a, many_spec(*a, small, n_endpoints), window);
+    stop_daemon(*a);
+
+    // Large backlog: as much of `large` as the time budget allows.
+    auto b = start_daemon(many_endpoints(n_endpoints), in_flight);
+    auto spec = many_spec(*b, large, n_endpoints);
+    // Only the size of the backlog matters here: more producers make bigger group commits.
+    spec.connections = 4 * options.connections;
+    if (batch) spec.batch = 100;
+    spec.max_time =
+        std::chrono::milliseconds(static_cast<long>(std::max(10.0, remaining_s() - 45) * 1000));
+    DrainFigures fb = queued_drain(*b, spec, window);
+    stop_daemon(*b);
+    const std::uint64_t pending = fb.load.acked;
+    const std::string capped =
+        pending < large ? " (time budget: " + fmt(pending) + " of " + fmt(large) + " queued)" : "";
+    add({"5",
+         "Memory: " + fmt(pending) + " pending for " + fmt(n_endpoints) + " endpoints" + capped,
+         "peak RSS " + fmt(fb.after.vm_hwm_kib / 1024.0, 1) + " MiB (" +
+             fmt(fb.queued.vm_hwm_kib / 1024.0, 1) + " MiB until the sink resumed; " +
+             fmt(fa.after.vm_hwm_kib / 1024.0, 1) + " MiB with " + fmt(small) + " pending)",
+         "-", "-", "≤ 64 MiB", fb.after.vm_hwm_kib <= 64 * 1024 ? "ok" : "BELOW"});
+    const double r = fb.drain_rate / fa.drain_rate;
+    add({"6", "Backlog scaling: drain with " + fmt(pending) + " vs " + fmt(small) + " pending",
+         fmt(fb.drain_rate) + " vs " + fmt(fa.drain_rate) + " deliveries/s (first " + fmt(window) +
+             ")",
+         "-", ratio_text(r), "≥ 0.9", fa.complete && fb.complete && r >= 0.9 ? "ok" : "BELOW"});
+  }
+
+  // --- 7: isolation -----------------------------------------------------------------------------
+
+  void isolation() {
+    testing::BlackHole dead;  // accepts TCP, never answers: every TLS handshake times out
+    const std::string dead_url =
+        "https://" + std::string(kSinkHost) + ":" + std::to_string(dead.port()) + "/hooks/dead";
+    const std::vector<Endpoint> eps{{"ep_ok", sink_url("/hooks/ep_ok"), "[\"bench.ok\"]", ""},
+                                    {"ep_dead", dead_url, "[\"bench.dead\"]",
+                                     "    connect_timeout: 2s\n    read_timeout: 2s\n"}};
+    const std::uint64_t healthy = scaled(30'000);
+    const std::uint64_t dead_n = scaled(10'000);
+
+    auto a = start_daemon(eps, options.connections);
+    DrainFigures without = queued_drain(*a, load_spec(*a, healthy, "bench.ok"), healthy);
+    stop_daemon(*a);
+
+    auto b = start_daemon(eps, options.connections);
+    const LoadResult dead_load = run_load(load_spec(*b, dead_n, "bench.dead"));
+    note("isolation: %llu deliveries queued for the dead endpoint",
+         static_cast<unsigned long long>(dead_load.acked));
+    DrainFigures with = queued_drain(*b, load_spec(*b, healthy, "bench.ok"), healthy);
+    stop_daemon(*b);
+    const double r = with.drain_rate / without.drain_rate;
+    const std::string stalled = with.complete
+                                    ? ""
+                                    : " (stalled: " + fmt(static_cast<double>(with.delivered)) +
+                                          " of " + fmt(static_cast<double>(healthy)) +
+                                          " delivered in " + fmt(with.drain_seconds, 0) + " s)";
+    add({"7", "Isolation: + 1 dead endpoint with " + fmt(dead_n) + " pending",
+         fmt(with.drain_rate) + " vs " + fmt(without.drain_rate) + " deliveries/s" + stalled, "-",
+         ratio_text(r), "≥ 0.9", with.complete && r >= 0.9 ? "ok" : "BELOW"});
+  }
+
+  // --- the run ----------------------------------------------------------------------------------
+
+  template <class F>
+  void guarded(const std::string& key, const std::string& id, const std::string& scenario,
+               double min_seconds, F&& f) {
+    if (!selected(key)) return;
+    if (remaining_s() < min_seconds) {
+      skip(id, scenario, "-", "skipped: time budget");
+      return;
+    }
+    try {
+      f();
+    } catch (const std::exception& e) {
+      note("%s failed: %s", key.c_str(), e.what());
+      add({id, scenario, std::string("error: ") + e.what(), "-", "-", "-", "error"});
+      if (nginx) nginx->resume();
+    }
+  }
+
+  std::vector<Row> run() {
+    nginx = std::make_unique<NginxSink>(nginx_dir.path(), cert.chain_file, cert.key_file);
+    note("nginx %s on 127.0.0.1:%u (TLS 1.3), wrk %s, scale %.2f, budget %lld s",
+         NginxSink::version().c_str(), nginx->port(), wrk_version().c_str(), options.scale,
+         static_cast<long long>(options.budget.count()));
+    reference_wrk();
+    reference_sqlite();
+    bool batch = false;
+    guarded("drain", "1", "Drain + ingest", 30, [&] { drain_and_ingest(); });
+    guarded("batch", "2b", "Batch ingest", 30, [&] {
+      batch_ingest();
+      batch = rows.back().verdict != "n/a";
+    });
+    guarded("e2e", "3", "End to end", 60, [&] { end_to_end(); });
+    guarded("latency", "4", "Latency", 30, [&] { latency(); });
+    guarded("isolation", "7", "Isolation", 60, [&] { isolation(); });
+    guarded("backlog", "5/6", "Memory and backlog scaling", 60, [&] { backlog(batch); });
+    nginx->stop();
+    std::sort(rows.begin(), rows.end(), [](const Row& x, const Row& y) { return x.id < y.id; });
+    note("done in %.0f s", seconds_between(started, Clock::now()));
+    return rows;
+  }
+};
+
+Bench::Bench(BenchOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+Bench::~Bench() = default;
+std::vector<Row> Bench::run() { return impl_->run(); }
+
+std::string format_table(const std::vector<Row>& rows) {
+  std::string out = "| # | scenario | korehook | reference | ratio | target | verdict |\n";
+  out += "|---|---|---|---|---|---|---|\n";
+  for (const auto& r : rows) {
+    out += "| " + r.id + " | " + r.scenario + " | " + r.figure + " | " + r.reference + " | " +
+           r.ratio + " | " + r.target + " | " + r.verdict + " |\n";
+  }
+  return out;
+}
+
+}  // namespace korehook::bench

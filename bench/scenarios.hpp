@@ -1,0 +1,52 @@
+#pragma once
+
+// The scenarios of the performance issue, each a row of one table (docs/performance.md).
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "harness.hpp"
+
+namespace korehook::bench {
+
+struct BenchOptions {
+  double scale = 1.0;                // multiplies every event count (BENCH_SCALE)
+  std::string log_level = "info";    // korehookd's log.level (BENCH_LOG_LEVEL)
+  std::chrono::seconds budget{570};  // the whole run stops submitting after this (BENCH_BUDGET_S)
+  int connections = 16;              // producers, and korehook's default max_in_flight
+  std::string only;                  // run only scenarios whose key contains this (BENCH_ONLY)
+  std::string sqlite_program;        // korehook-bench-sqlite
+};
+
+struct Row {
+  std::string id;
+  std::string scenario;
+  std::string figure;
+  std::string reference;
+  std::string ratio;
+  std::string target;
+  std::string verdict;  // "ok", "BELOW", "n/a", "skipped"
+};
+
+class Bench {
+ public:
+  explicit Bench(BenchOptions options);
+  ~Bench();
+  Bench(const Bench&) = delete;
+  Bench& operator=(const Bench&) = delete;
+
+  // Runs the selected scenarios and returns the rows (also printed as they complete).
+  std::vector<Row> run();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The table as GitHub markdown.
+std::string format_table(const std::vector<Row>& rows);
+
+}  // namespace korehook::bench
