@@ -28,6 +28,11 @@ inline constexpr const char* kRecover =
     "ELSE next_attempt_at END "
     "WHERE state IN (0, 1) AND (state = 1 OR lease_until <> 0)";
 
+// ?1 kLeaseParked. Parked deliveries kRecover will reset (they are not "interrupted").
+inline constexpr const char* kCountParked =
+    "SELECT COUNT(*) FROM deliveries INDEXED BY deliveries_due "
+    "WHERE state IN (0, 1) AND lease_until = ?1";
+
 // ?1 now, ?2 kLeaseParked. After kRecover: the live deliveries of disabled endpoints are
 // parked again. Reads only the live set (INDEXED BY makes preparing fail otherwise).
 inline constexpr const char* kParkDisabled =

@@ -210,6 +210,9 @@ void SqliteStore::sync_config_endpoints(std::vector<EndpointRecord> declared, Ti
             .bind(d.created_at != 0 ? d.created_at : now)
             .bind(now)
             .exec();
+        // Deliveries may name it already (an id used before, or a database from schema 1,
+        // whose endpoints lived in YAML only).
+        if (config_disabled) park(d.id, true, now);
         continue;
       }
       const EndpointRecord& old = *existing[i];

@@ -234,8 +234,15 @@ Result<int> SqliteStore::recover(TimeMs now) {
   enqueue(make_op<int>(
       "recover", kWrite,
       [this, now]() -> Result<int> {
+        std::int64_t parked = 0;
+        {
+          auto row = st_->count_parked.use();
+          row.bind(kLeaseParked);
+          if (row.next()) parked = row.get_int(0);
+        }
         st_->recover.use().bind(now).exec();
-        const auto recovered = static_cast<int>(db_->changes());
+        // Parked deliveries were reset too, but they were waiting, not interrupted.
+        const auto recovered = static_cast<int>(db_->changes() - parked);
         st_->park_disabled.use().bind(now).bind(kLeaseParked).exec();
         return recovered;
       },

@@ -56,6 +56,7 @@ SqliteStore::Statements::Statements(sqlite::Database& db)
       payload(db,
               "SELECT account_id, type, content_type, body, callback_url FROM events WHERE id = ?"),
       next_unleased_due(db, queries::kNextUnleasedDue),
+      count_parked(db, queries::kCountParked),
       recover(db, queries::kRecover),
       park_disabled(db, queries::kParkDisabled),
       get_event(db,

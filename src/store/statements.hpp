@@ -34,6 +34,7 @@ struct SqliteStore::Statements {
   Statement claim_due;
   Statement payload;
   Statement next_unleased_due;
+  Statement count_parked;
   Statement recover;
   Statement park_disabled;
   Statement get_event;

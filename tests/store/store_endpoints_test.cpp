@@ -291,7 +291,7 @@ TEST_CASE("store: a disabled endpoint's deliveries are parked and never claimed 
   SECTION("recover keeps them parked") {
     auto recovered = store->recover(4000);
     REQUIRE(recovered.ok());
-    CHECK(*recovered == 3);  // dlv_1, dlv_held (parked) and dlv_2 (leased by the claim)
+    CHECK(*recovered == 1);  // dlv_2 (leased by the claim); parked ones were not interrupted
     CHECK(claimed_ids(*store, 5000) == std::set<std::string>{"dlv_2"});
   }
 
@@ -456,4 +456,26 @@ TEST_CASE("store: config sync upserts, removes, refuses API ids and keeps runtim
     REQUIRE(m.ok());
     CHECK(m->disabled_reason == DisabledReason::kManual);
   }
+}
+
+TEST_CASE("store: a config endpoint first declared disabled parks the deliveries naming it",
+          "[store][endpoints]") {
+  TempDir dir;
+  auto store = open_store(dir.file("k.db"));
+  // As a schema 1 database leaves them: deliveries of YAML endpoints with no endpoints row.
+  REQUIRE(append(*store, {make_new_event(make_event("evt_1"),
+                                         {make_delivery("dlv_off", "evt_1", 1000, "ep_off"),
+                                          make_delivery("dlv_on", "evt_1", 1000, "ep_on")})})
+              .ok());
+  store->mark_in_flight({"dlv_off"});
+  auto r = sync_config(*store, {config_endpoint("ep_off", false), config_endpoint("ep_on")});
+  REQUIRE(r.ok());
+  CHECK(claimed_ids(*store, 2000) == std::set<std::string>{"dlv_on"});
+  auto recovered = store->recover(3000);
+  REQUIRE(recovered.ok());
+  CHECK(*recovered == 1);  // dlv_on's lease
+  CHECK(claimed_ids(*store, 4000) == std::set<std::string>{"dlv_on"});
+  auto event = get_event(*store, "evt_1");
+  REQUIRE(event.ok());
+  CHECK((*event)->deliveries.at(0).delivery.state == DeliveryState::kPending);  // was in flight
 }
