@@ -12,7 +12,8 @@ inline constexpr const char* kClaimDue =
     "WHERE rowid IN (SELECT rowid FROM deliveries "
     "WHERE state IN (0, 1) AND next_attempt_at <= ?3 AND lease_until <= ?2 "
     "ORDER BY next_attempt_at LIMIT ?4) "
-    "RETURNING id, event_id, endpoint_id, token, state, attempt_count, next_attempt_at";
+    "RETURNING id, event_id, endpoint_id, token, state, attempt_count, cycle_start, "
+    "next_attempt_at, created_at, updated_at";
 
 // ?1 now.
 inline constexpr const char* kNextUnleasedDue =
@@ -26,5 +27,35 @@ inline constexpr const char* kRecover =
     "next_attempt_at = CASE WHEN state = 1 THEN MIN(next_attempt_at, ?1) "
     "ELSE next_attempt_at END "
     "WHERE state IN (0, 1) AND (state = 1 OR lease_until <> 0)";
+
+// ?1 kLeaseParked. Parked deliveries kRecover will reset (they are not "interrupted").
+inline constexpr const char* kCountParked =
+    "SELECT COUNT(*) FROM deliveries INDEXED BY deliveries_due "
+    "WHERE state IN (0, 1) AND lease_until = ?1";
+
+// ?1 now, ?2 kLeaseParked. After kRecover: the live deliveries of disabled endpoints are
+// parked again. Reads only the live set (INDEXED BY makes preparing fail otherwise).
+inline constexpr const char* kParkDisabled =
+    "UPDATE deliveries INDEXED BY deliveries_due SET lease_until = ?2, updated_at = ?1 "
+    "WHERE state IN (0, 1) AND endpoint_id IN (SELECT id FROM endpoints WHERE disabled_reason <> "
+    "0)";
+
+// ?1 now, ?2 endpoint id. The live deliveries of one endpoint (deleted or removed from the
+// configuration) become cancelled.
+inline constexpr const char* kCancelEndpoint =
+    "UPDATE deliveries INDEXED BY deliveries_due SET state = 4, lease_until = 0, updated_at = ?1 "
+    "WHERE state IN (0, 1) AND endpoint_id = ?2";
+
+// ?1 now, ?2 endpoint id, ?3 kLeaseParked. Parks every live delivery of an endpoint, whatever
+// its lease.
+inline constexpr const char* kParkEndpoint =
+    "UPDATE deliveries INDEXED BY deliveries_due SET lease_until = ?3, updated_at = ?1 "
+    "WHERE state IN (0, 1) AND endpoint_id = ?2";
+
+// ?1 now, ?2 endpoint id, ?3 kLeaseParked. Only parked leases are released: a delivery held in
+// memory keeps its lease.
+inline constexpr const char* kUnparkEndpoint =
+    "UPDATE deliveries INDEXED BY deliveries_due SET lease_until = 0, updated_at = ?1 "
+    "WHERE state IN (0, 1) AND endpoint_id = ?2 AND lease_until = ?3";
 
 }  // namespace korehook::store::queries

@@ -92,6 +92,56 @@ CREATE UNIQUE INDEX secrets_one_per_status ON secrets(account_id, status) WHERE 
   insert_account.use().bind(kDefaultAccount).bind(now).exec();
 }
 
+// Version 2: accounts with names, endpoints in the store (YAML and API), secrets sealed at
+// rest with a rotation overlap, callback URLs, redelivery cycles and response headers.
+//
+// Every new column of an existing table is added with a constant default, so ALTER TABLE
+// rewrites no row; `deliveries` gains one small integer and no index (ingest speed).
+// Management queries over deliveries (replay, filtered lists) scan; those about one
+// endpoint's live deliveries go through the partial index deliveries_due.
+void migrate_v2(Database& db, TimeMs /*now*/) {
+  db.exec(R"sql(
+ALTER TABLE accounts ADD COLUMN name TEXT NOT NULL DEFAULT '';
+
+-- `source` holds EndpointSource values, `disabled_reason` DisabledReason values. `settings`
+-- is JSON (every setting but the headers); `headers` is the header list as JSON, sealed
+-- with the context "endpoint-headers:" + id, or '' when there is none. A rowid table: the
+-- rowid gives the creation order (list cursor); an upsert keeps it.
+CREATE TABLE endpoints(
+  id              TEXT PRIMARY KEY,
+  account_id      TEXT NOT NULL REFERENCES accounts(id),
+  source          INTEGER NOT NULL,
+  settings        TEXT NOT NULL,
+  headers         TEXT NOT NULL DEFAULT '',
+  disabled_reason INTEGER NOT NULL DEFAULT 0,
+  disabled_detail TEXT NOT NULL DEFAULT '',
+  failing_since   INTEGER NOT NULL DEFAULT 0,
+  created_at      INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL
+);
+CREATE INDEX endpoints_account ON endpoints(account_id);
+
+ALTER TABLE events ADD COLUMN callback_url TEXT;
+
+-- attempt_count when the current retry cycle began (a redelivery or replay starts one).
+ALTER TABLE deliveries ADD COLUMN cycle_start INTEGER NOT NULL DEFAULT 0;
+
+-- JSON [[name, value], ...], bounded by the store.
+ALTER TABLE attempts ADD COLUMN response_headers TEXT NOT NULL DEFAULT '[]';
+
+-- `value` is sealed from now on (context "secret:" + id; open_sqlite_store seals what v1
+-- left in plain text). A disabled secret still signs as `previous` until overlap_until.
+ALTER TABLE secrets ADD COLUMN overlap_until INTEGER NOT NULL DEFAULT 0;
+
+-- key_check: a fixed text sealed with the secrets key (context "key-check"), so that a
+-- different key is refused at open instead of failing on every secret later.
+CREATE TABLE meta(
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+)sql");
+}
+
 struct Migration {
   int version;
   void (*apply)(Database& db, TimeMs now);
@@ -101,6 +151,7 @@ struct Migration {
 const std::vector<Migration>& migrations() {
   static const std::vector<Migration> all = {
       {1, &migrate_v1},
+      {2, &migrate_v2},
   };
   return all;
 }
@@ -115,7 +166,7 @@ int current_version(Database& db) {
 
 int latest_schema_version() { return migrations().back().version; }
 
-int migrate(Database& db, TimeMs now) {
+int migrate(Database& db, TimeMs now, int up_to) {
   db.exec(
       "CREATE TABLE IF NOT EXISTS schema_version("
       "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
@@ -126,6 +177,7 @@ int migrate(Database& db, TimeMs now) {
                              std::to_string(latest_schema_version()) + ")");
   }
   for (const auto& m : migrations()) {
+    if (m.version > up_to) break;
     Transaction tx(db, Transaction::Mode::kImmediate);
     // Read again under the write lock: another process may have migrated meanwhile.
     if (m.version <= current_version(db)) continue;

@@ -11,7 +11,8 @@ int latest_schema_version();
 // Applies the forward-only migrations the database has not seen yet, each in its own
 // `BEGIN IMMEDIATE` transaction, and returns the resulting version. `now` stamps rows the
 // migrations create (the `default` account). Throws SqliteError, or std::runtime_error when
-// the database was written by a newer korehook.
-int migrate(sqlite::Database& db, TimeMs now);
+// the database was written by a newer korehook. `up_to` stops at an older version (tests that
+// need a database as an earlier release left it).
+int migrate(sqlite::Database& db, TimeMs now, int up_to = latest_schema_version());
 
 }  // namespace korehook::store

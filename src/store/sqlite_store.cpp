@@ -14,10 +14,13 @@
 #include <utility>
 
 #include "korehook/model/secret_lifecycle.hpp"
+#include "store/at_rest.hpp"
+#include "store/command.hpp"
 #include "store/log.hpp"
-#include "store/queries.hpp"
+#include "store/rows.hpp"
 #include "store/schema.hpp"
 #include "store/sqlite.hpp"
+#include "store/statements.hpp"
 
 namespace korehook::store {
 
@@ -30,31 +33,6 @@ using sqlite::Transaction;
 namespace {
 
 constexpr int kBusyTimeoutMs = 5000;
-
-Error store_error(std::string message) { return Error{"store_error", std::move(message)}; }
-
-Error to_error(const SqliteError& e) {
-  // A constraint that the checks before the statement did not catch: a duplicate id or
-  // attempt number, or a reference to a row that does not exist.
-  if (e.is_constraint()) return Error{"conflict", e.what()};
-  return store_error(e.what());
-}
-
-std::int64_t to_int(DeliveryState s) { return static_cast<std::int64_t>(s); }
-std::int64_t to_int(SecretStatus s) { return static_cast<std::int64_t>(s); }
-
-// attempts.error holds to_string(ErrorClass) (NULL for kNone) so the column reads well in
-// the sqlite3 shell; this maps it back.
-retry::ErrorClass error_class_from_text(const std::optional<std::string>& text) {
-  if (!text) return retry::ErrorClass::kNone;
-  // kProtocol is the last enumerator of ErrorClass.
-  for (int i = 0; i <= static_cast<int>(retry::ErrorClass::kProtocol); ++i) {
-    auto e = static_cast<retry::ErrorClass>(i);
-    if (retry::to_string(e) == *text) return e;
-  }
-  logger().warn("unknown attempt error class in database error=\"{}\"", *text);
-  return retry::ErrorClass::kProtocol;
-}
 
 // Creates the missing directories of `dir`, each with mode 0750.
 void make_directories(const std::filesystem::path& dir) {
@@ -81,221 +59,7 @@ void create_file(const std::string& path) {
   }
 }
 
-SecretRecord read_secret(Statement::Use& row) {
-  SecretRecord s;
-  s.id = row.get_text(0);
-  s.account_id = row.get_text(1);
-  s.name = row.get_text(2);
-  s.value = row.get_text(3);
-  s.status = static_cast<SecretStatus>(row.get_int(4));
-  s.created_at = row.get_int(5);
-  s.last_modified = row.get_int(6);
-  return s;
-}
-
-DeliveryRecord read_delivery(Statement::Use& row) {
-  DeliveryRecord d;
-  d.id = row.get_text(0);
-  d.event_id = row.get_text(1);
-  d.endpoint_id = row.get_text(2);
-  d.token = row.get_text(3);
-  d.state = static_cast<DeliveryState>(row.get_int(4));
-  d.attempt_count = static_cast<int>(row.get_int(5));
-  d.next_attempt_at = row.get_int(6);
-  return d;
-}
-
 }  // namespace
-
-// --- Commands ----------------------------------------------------------------------------
-
-class SqliteStore::Command {
- public:
-  Command(const char* name, bool writes) : name_(name), writes_(writes) {}
-  virtual ~Command() = default;
-
-  const char* name() const { return name_; }
-  bool writes() const { return writes_; }
-
-  // Runs inside the open transaction; false when the command failed and whatever it changed
-  // must be undone. May throw SqliteError.
-  virtual bool run() = 0;
-  virtual bool failed() const = 0;  // ran (or was failed) with an error
-  virtual void fail(Error error) = 0;
-  // Hands the result to the caller; only after the transaction ended.
-  virtual void finish(const Poster& post) = 0;
-
- private:
-  const char* name_;
-  bool writes_;
-};
-
-namespace {
-
-enum class Completion {
-  kPost,    // through the Poster
-  kDirect,  // on the store thread (a synchronous caller waits for it)
-};
-
-template <class T, class Body>
-class Op final : public SqliteStore::Command {
- public:
-  Op(const char* name, bool writes, Body body, Callback<T> done, Completion completion)
-      : Command(name, writes),
-        body_(std::move(body)),
-        done_(std::move(done)),
-        completion_(completion) {}
-
-  bool run() override {
-    result_.emplace(body_());
-    return result_->ok();
-  }
-  bool failed() const override { return result_ && !result_->ok(); }
-  void fail(Error error) override { result_.emplace(std::move(error)); }
-
-  void finish(const Poster& post) override {
-    if (!result_) result_.emplace(store_error("command was not run"));
-    if (!result_->ok() && result_->error().code == "store_error") {
-      logger().error("command failed op={} msg=\"{}\"", name(), result_->error().message);
-    }
-    if (!done_) return;
-    if (completion_ == Completion::kDirect) {
-      done_(std::move(*result_));
-      return;
-    }
-    post([done = std::move(done_), result = std::move(*result_)]() mutable {
-      done(std::move(result));
-    });
-  }
-
- private:
-  Body body_;
-  Callback<T> done_;
-  Completion completion_;
-  std::optional<Result<T>> result_;
-};
-
-template <class T, class Body>
-std::unique_ptr<SqliteStore::Command> make_op(const char* name, bool writes, Body body,
-                                              Callback<T> done,
-                                              Completion completion = Completion::kPost) {
-  return std::make_unique<Op<T, Body>>(name, writes, std::move(body), std::move(done), completion);
-}
-
-constexpr bool kWrite = true;
-constexpr bool kRead = false;
-
-}  // namespace
-
-// --- Statements --------------------------------------------------------------------------
-
-// Every statement the store runs, prepared once at open.
-struct SqliteStore::Statements {
-  explicit Statements(Database& db)
-      : account_exists(db, "SELECT 1 FROM accounts WHERE id = ?"),
-        find_idempotent(db, "SELECT id FROM events WHERE account_id = ? AND idempotency_key = ?"),
-        insert_event(db,
-                     "INSERT INTO events(id, account_id, type, content_type, body, "
-                     "idempotency_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"),
-        insert_delivery(db,
-                        "INSERT INTO deliveries(id, event_id, endpoint_id, token, state, "
-                        "attempt_count, next_attempt_at, lease_until, created_at, updated_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-        mark_in_flight(db,
-                       "UPDATE deliveries SET state = 1, updated_at = ? "
-                       "WHERE id = ? AND state IN (0, 1)"),
-        cancel_delivery(db,
-                        "UPDATE deliveries SET state = 4, lease_until = 0, updated_at = ? "
-                        "WHERE id = ? AND state IN (0, 1)"),
-        insert_attempt(db,
-                       "INSERT INTO attempts(delivery_id, number, started_at, duration_ms, "
-                       "status_code, error, error_detail, response_excerpt) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
-        complete_delivery(db,
-                          "UPDATE deliveries SET state = ?1, attempt_count = ?2, "
-                          "next_attempt_at = CASE WHEN ?1 IN (0, 1) THEN ?3 "
-                          "ELSE next_attempt_at END, "
-                          "lease_until = ?4, updated_at = ?5 WHERE id = ?6"),
-        claim_due(db, queries::kClaimDue),
-        payload(db, "SELECT account_id, type, content_type, body FROM events WHERE id = ?"),
-        next_unleased_due(db, queries::kNextUnleasedDue),
-        recover(db, queries::kRecover),
-        get_event(db,
-                  "SELECT id, account_id, type, content_type, body, idempotency_key, created_at "
-                  "FROM events WHERE id = ? AND account_id = ?"),
-        event_deliveries(db,
-                         "SELECT id, event_id, endpoint_id, token, state, attempt_count, "
-                         "next_attempt_at FROM deliveries WHERE event_id = ? ORDER BY rowid"),
-        delivery_attempts(db,
-                          "SELECT number, started_at, duration_ms, status_code, error, "
-                          "error_detail, response_excerpt FROM attempts "
-                          "WHERE delivery_id = ? ORDER BY number"),
-        secret_with_status(db, "SELECT id FROM secrets WHERE account_id = ? AND status = ?"),
-        insert_secret(db,
-                      "INSERT INTO secrets(id, account_id, name, value, status, created_at, "
-                      "last_modified) VALUES (?, ?, ?, ?, ?, ?, ?)"),
-        disable_by_status(db,
-                          "UPDATE secrets SET status = 2, last_modified = ? "
-                          "WHERE account_id = ? AND status = ?"),
-        get_secret(db,
-                   "SELECT id, account_id, name, value, status, created_at, last_modified "
-                   "FROM secrets WHERE id = ? AND account_id = ?"),
-        set_secret_status(db, "UPDATE secrets SET status = ?, last_modified = ? WHERE id = ?"),
-        set_secret_name(db, "UPDATE secrets SET name = ?, last_modified = ? WHERE id = ?"),
-        list_secrets(db,
-                     "SELECT id, account_id, name, value, status, created_at, last_modified "
-                     "FROM secrets WHERE account_id = ?1 AND (?2 IS NULL OR status = ?2) "
-                     "ORDER BY created_at DESC, rowid DESC LIMIT ?3 OFFSET ?4"),
-        count_secrets(db,
-                      "SELECT COUNT(*) FROM secrets "
-                      "WHERE account_id = ?1 AND (?2 IS NULL OR status = ?2)"),
-        active_secrets(db, "SELECT account_id, value FROM secrets WHERE status = 0") {}
-
-  Statement account_exists;
-  Statement find_idempotent;
-  Statement insert_event;
-  Statement insert_delivery;
-  Statement mark_in_flight;
-  Statement cancel_delivery;
-  Statement insert_attempt;
-  Statement complete_delivery;
-  Statement claim_due;
-  Statement payload;
-  Statement next_unleased_due;
-  Statement recover;
-  Statement get_event;
-  Statement event_deliveries;
-  Statement delivery_attempts;
-  Statement secret_with_status;
-  Statement insert_secret;
-  Statement disable_by_status;
-  Statement get_secret;
-  Statement set_secret_status;
-  Statement set_secret_name;
-  Statement list_secrets;
-  Statement count_secrets;
-  Statement active_secrets;
-
-  bool account_known(const std::string& id) {
-    auto row = account_exists.use();
-    row.bind(id);
-    return row.next();
-  }
-
-  std::optional<std::string> secret_id_with_status(const std::string& account, SecretStatus s) {
-    auto row = secret_with_status.use();
-    row.bind(account).bind(to_int(s));
-    if (!row.next()) return std::nullopt;
-    return row.get_text(0);
-  }
-
-  std::optional<SecretRecord> find_secret(const std::string& account, const std::string& id) {
-    auto row = get_secret.use();
-    row.bind(id).bind(account);
-    if (!row.next()) return std::nullopt;
-    return read_secret(row);
-  }
-};
 
 // --- Open, thread, close -----------------------------------------------------------------
 
@@ -319,6 +83,14 @@ SqliteStore::SqliteStore(const SqliteOptions& options, Poster post, const Clock&
     db_->exec(options.fsync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
     db_->exec("PRAGMA foreign_keys = ON");
     int version = migrate(*db_, clock_.now_ms());
+    if (options.secrets_key) {
+      sealer_.emplace(*options.secrets_key);
+      const int sealed = prepare_secrets_at_rest(*db_, *sealer_);
+      if (sealed > 0) logger().info("secrets sealed at rest count={}", sealed);
+    } else if (const int plain = count_plaintext_secrets(*db_); plain > 0) {
+      logger().warn(
+          "secrets stored in plain text count={}: configure secrets.key_file to seal them", plain);
+    }
     st_ = std::make_unique<Statements>(*db_);
     logger().info("store opened path={} schema={} fsync={}", path, version, options.fsync);
   } catch (const std::exception& e) {
@@ -462,8 +234,17 @@ Result<int> SqliteStore::recover(TimeMs now) {
   enqueue(make_op<int>(
       "recover", kWrite,
       [this, now]() -> Result<int> {
+        std::int64_t parked = 0;
+        {
+          auto row = st_->count_parked.use();
+          row.bind(kLeaseParked);
+          if (row.next()) parked = row.get_int(0);
+        }
         st_->recover.use().bind(now).exec();
-        return static_cast<int>(db_->changes());
+        // Parked deliveries were reset too, but they were waiting, not interrupted.
+        const auto recovered = static_cast<int>(db_->changes() - parked);
+        st_->park_disabled.use().bind(now).bind(kLeaseParked).exec();
+        return recovered;
       },
       [&promise](Result<int> r) { promise.set_value(std::move(r)); }, Completion::kDirect));
   return future.get();
@@ -495,6 +276,7 @@ void SqliteStore::append_events(std::vector<NewEvent> events,
           .bind(e.content_type)
           .bind_blob(e.body)
           .bind(e.idempotency_key)
+          .bind(e.callback_url)
           .bind(e.created_at)
           .exec();
       for (const auto& d : ne.deliveries) {
@@ -505,6 +287,7 @@ void SqliteStore::append_events(std::vector<NewEvent> events,
             .bind(d.token)
             .bind(to_int(d.state))
             .bind(std::int64_t{d.attempt_count})
+            .bind(std::int64_t{d.cycle_start})
             .bind(d.next_attempt_at)
             .bind(ne.lease_until)
             .bind(e.created_at)
@@ -571,7 +354,10 @@ void SqliteStore::complete_attempts(std::vector<AttemptDone> results, Callback<U
       } else {
         insert.bind(retry::to_string(a.error));
       }
-      insert.bind(a.error_detail).bind_blob(a.response_excerpt).exec();
+      insert.bind(a.error_detail)
+          .bind(headers_to_json(bounded_response_headers(a.response_headers)))
+          .bind_blob(a.response_excerpt)
+          .exec();
     }
     return Unit{};
   };
@@ -598,9 +384,9 @@ void SqliteStore::claim_due(TimeMs now, TimeMs due_before, int limit, TimeMs lea
         auto row = st_->payload.use();
         row.bind(w.delivery.event_id);
         if (!row.next()) return store_error("event of a delivery is missing");
-        payload = std::make_shared<const Payload>(Payload{w.delivery.event_id, row.get_text(0),
-                                                          row.get_text(1), row.get_text(2),
-                                                          row.get_blob(3)});
+        payload = std::make_shared<const Payload>(
+            Payload{w.delivery.event_id, row.get_text(0), row.get_text(1), row.get_text(2),
+                    row.get_blob(3), row.get_optional_text(4)});
       }
       w.payload = payload;
     }
@@ -636,29 +422,15 @@ void SqliteStore::get_event(std::string account_id, std::string event_id,
       e.content_type = row.get_text(3);
       e.body = row.get_blob(4);
       e.idempotency_key = row.get_optional_text(5);
-      e.created_at = row.get_int(6);
+      e.callback_url = row.get_optional_text(6);
+      e.created_at = row.get_int(7);
     }
     {
       auto row = st_->event_deliveries.use();
       row.bind(event_id);
       while (row.next()) view.deliveries.push_back(DeliveryView{read_delivery(row), {}});
     }
-    for (auto& dv : view.deliveries) {
-      auto row = st_->delivery_attempts.use();
-      row.bind(dv.delivery.id);
-      while (row.next()) {
-        AttemptRecord a;
-        a.delivery_id = dv.delivery.id;
-        a.number = static_cast<int>(row.get_int(0));
-        a.started_at = row.get_int(1);
-        a.duration_ms = row.get_int(2);
-        if (!row.is_null(3)) a.status_code = static_cast<int>(row.get_int(3));
-        a.error = error_class_from_text(row.get_optional_text(4));
-        a.error_detail = row.get_text(5);
-        a.response_excerpt = row.get_blob(6);
-        dv.attempts.push_back(std::move(a));
-      }
-    }
+    for (auto& dv : view.deliveries) dv.attempts = st_->attempts_of(dv.delivery.id);
     return std::optional<EventView>{std::move(view)};
   };
   enqueue(make_op<std::optional<EventView>>("get_event", kRead, std::move(body), std::move(done)));
@@ -673,6 +445,7 @@ void SqliteStore::account_exists(std::string account_id, Callback<bool> done) {
 
 void SqliteStore::create_secret(SecretRecord proto, Callback<SecretRecord> done) {
   auto body = [this, s = std::move(proto)]() mutable -> Result<SecretRecord> {
+    if (!sealer_) return key_required("secrets");
     if (!st_->account_known(s.account_id)) {
       return Error{"not_found", "account '" + s.account_id + "' does not exist"};
     }
@@ -686,6 +459,7 @@ void SqliteStore::create_secret(SecretRecord proto, Callback<SecretRecord> done)
           .bind(s.created_at)
           .bind(s.account_id)
           .bind(to_int(SecretStatus::kPending))
+          .bind(std::int64_t{0})
           .exec();
     }
     s.status = plan.new_status;
@@ -694,7 +468,7 @@ void SqliteStore::create_secret(SecretRecord proto, Callback<SecretRecord> done)
         .bind(s.id)
         .bind(s.account_id)
         .bind(s.name)
-        .bind(s.value)
+        .bind(sealer_->seal(s.value, secret_context(s.id)))
         .bind(to_int(s.status))
         .bind(s.created_at)
         .bind(s.last_modified)
@@ -708,6 +482,7 @@ void SqliteStore::list_secrets(std::string account_id, std::optional<SecretStatu
                                int page_number, int page_size, Callback<SecretPage> done) {
   auto body = [this, account_id = std::move(account_id), status, page_number,
                page_size]() -> Result<SecretPage> {
+    if (!sealer_) return key_required("secrets");
     const std::int64_t size = std::max(page_size, 1);
     const std::int64_t offset = (std::int64_t{std::max(page_number, 1)} - 1) * size;
     auto bind_filter = [&](Statement::Use& use) {
@@ -738,9 +513,10 @@ void SqliteStore::list_secrets(std::string account_id, std::optional<SecretStatu
 
 void SqliteStore::update_secret(std::string account_id, std::string secret_id,
                                 std::optional<std::string> name, std::optional<SecretStatus> status,
-                                Millis /*overlap*/, TimeMs now, Callback<SecretRecord> done) {
+                                Millis overlap, TimeMs now, Callback<SecretRecord> done) {
   auto body = [this, account_id = std::move(account_id), secret_id = std::move(secret_id),
-               name = std::move(name), status, now]() -> Result<SecretRecord> {
+               name = std::move(name), status, overlap, now]() -> Result<SecretRecord> {
+    if (!sealer_) return key_required("secrets");
     auto current = st_->find_secret(account_id, secret_id);
     if (!current) return Error{"not_found", "secret '" + secret_id + "' does not exist"};
     if (status) {
@@ -755,6 +531,7 @@ void SqliteStore::update_secret(std::string account_id, std::string secret_id,
               .bind(now)
               .bind(account_id)
               .bind(to_int(SecretStatus::kActive))
+              .bind(overlap.count() > 0 ? now + overlap.count() : std::int64_t{0})
               .exec();
         }
         st_->set_secret_status.use().bind(to_int(*status)).bind(now).bind(secret_id).exec();
@@ -772,8 +549,24 @@ void SqliteStore::update_secret(std::string account_id, std::string secret_id,
 void SqliteStore::signing_keys(Callback<std::map<std::string, sign::SigningKeys>> done) {
   auto body = [this]() -> Result<std::map<std::string, sign::SigningKeys>> {
     std::map<std::string, sign::SigningKeys> keys;
-    auto row = st_->active_secrets.use();
-    while (row.next()) keys[row.get_text(0)].active = row.get_text(1);
+    auto row = st_->signing_secrets.use();
+    row.bind(clock_.now_ms());
+    while (row.next()) {
+      if (!sealer_) return key_required("secrets");
+      const std::string id = row.get_text(1);
+      auto value = sealer_->open(row.get_text(2), secret_context(id));
+      if (!value) {
+        return store_error("secret '" + id + "' cannot be opened: " + value.error().message);
+      }
+      sign::SigningKeys& k = keys[row.get_text(0)];
+      if (row.get_int(3) == to_int(SecretStatus::kActive)) {
+        k.active = std::move(*value);
+      } else {  // in overlap; ordered so that the latest overlap_until comes last
+        k.previous = std::move(*value);
+        k.previous_until = row.get_int(4);
+      }
+    }
+    std::erase_if(keys, [](const auto& entry) { return !entry.second.active; });
     return keys;
   };
   enqueue(make_op<std::map<std::string, sign::SigningKeys>>("signing_keys", kRead, std::move(body),

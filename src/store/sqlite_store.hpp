@@ -7,18 +7,15 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "korehook/store/store.hpp"
 #include "korehook/util/clock.hpp"
+#include "store/sqlite.hpp"
 
 namespace korehook::store {
-
-namespace sqlite {
-class Database;
-class Statement;
-}  // namespace sqlite
 
 // Counters of the store thread's work, for tests and metrics.
 struct StoreStats {
@@ -103,6 +100,21 @@ class SqliteStore final : public Store {
   void update_each(const char* op, sqlite::Statement Statements::*statement,
                    std::vector<std::string> delivery_ids);
 
+  // Endpoint helpers, on the store thread (sqlite_endpoints.cpp). Rows: kEndpointColumns.
+  Result<EndpointRecord> read_endpoint(sqlite::Statement::Use& row) const;
+  Result<std::optional<EndpointRecord>> find_endpoint(const std::string& id);
+  Result<std::vector<EndpointRecord>> read_all_endpoints();
+  // The sealed header list of an endpoint ('' when it has none).
+  Result<std::string> seal_headers(const EndpointRecord& endpoint) const;
+  // Parks (or unparks) the live deliveries of an endpoint.
+  void park(const std::string& endpoint_id, bool parked, TimeMs now);
+  // Cancels the live deliveries of an endpoint; answers how many.
+  int cancel_live(const std::string& endpoint_id, TimeMs now);
+
+  // A delivery with its event's account, type and callback URL (sqlite_deliveries.cpp).
+  Result<std::optional<DeliveryInfo>> find_delivery(const std::string& account_id,
+                                                    const std::string& id);
+
   void enqueue(std::unique_ptr<Command> command);
   void run_thread();
   void execute(std::vector<std::unique_ptr<Command>>& batch);
@@ -110,6 +122,7 @@ class SqliteStore final : public Store {
 
   Poster post_;
   const Clock& clock_;
+  std::optional<crypto::Sealer> sealer_;  // with SqliteOptions::secrets_key
   std::unique_ptr<sqlite::Database> db_;
   std::unique_ptr<Statements> st_;
 

@@ -20,11 +20,6 @@ std::optional<TimeMs> next_due(Store& store, TimeMs now) {
   return *r;
 }
 
-// Commits everything queued before it (commands run in order) and waits for that.
-void sync(Store& store) {
-  REQUIRE(await<bool>([&](auto done) { store.account_exists("default", done); }).ok());
-}
-
 std::vector<std::string> query_plan(const std::string& db_path, const std::string& sql) {
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);

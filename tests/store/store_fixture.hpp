@@ -58,9 +58,17 @@ inline const Clock& system_clock() {
   return clock;
 }
 
+// The secrets key of the tests' stores (any 32 bytes).
+inline crypto::Key test_key(std::uint8_t fill = 0x5a) {
+  crypto::Key key;
+  key.fill(fill);
+  return key;
+}
+
 inline std::unique_ptr<SqliteStore> open_store(const std::string& path, bool fsync = true,
-                                               Poster post = inline_poster()) {
-  return open_sqlite_store(SqliteOptions{path, fsync}, std::move(post), system_clock());
+                                               Poster post = inline_poster(),
+                                               std::optional<crypto::Key> key = test_key()) {
+  return open_sqlite_store(SqliteOptions{path, fsync, key}, std::move(post), system_clock());
 }
 
 // Starts an asynchronous call with a callback and waits for its result.
@@ -72,6 +80,11 @@ Result<T> await(Start&& start) {
   start(Callback<T>([promise](Result<T> r) { promise->set_value(std::move(r)); }));
   REQUIRE(future.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
   return future.get();
+}
+
+// Commits everything queued before it (commands run in order) and waits for that.
+inline void sync(Store& store) {
+  REQUIRE(await<bool>([&](auto done) { store.account_exists("default", done); }).ok());
 }
 
 inline EventRecord make_event(std::string id, TimeMs created_at = 1000,
@@ -124,6 +137,34 @@ inline Result<std::vector<Work>> claim(Store& store, TimeMs now, TimeMs due_befo
                                        TimeMs lease_until) {
   return await<std::vector<Work>>(
       [&](auto done) { store.claim_due(now, due_before, limit, lease_until, done); });
+}
+
+inline EndpointRecord make_endpoint(std::string id, std::string account = "default",
+                                    TimeMs created_at = 1000) {
+  EndpointRecord e;
+  e.id = std::move(id);
+  e.account_id = std::move(account);
+  e.settings.url = "https://hooks.example.com/" + e.id;
+  e.settings.description = "endpoint " + e.id;
+  e.created_at = created_at;
+  return e;
+}
+
+inline Result<EndpointRecord> create_endpoint(Store& store, EndpointRecord e) {
+  return await<EndpointRecord>([&](auto done) { store.create_endpoint(std::move(e), done); });
+}
+
+inline Result<EndpointRecord> set_state(Store& store, const std::string& id, DisabledReason reason,
+                                        TimeMs now = 5000, std::string account = "") {
+  return await<EndpointRecord>(
+      [&](auto done) { store.set_endpoint_state(account, id, reason, "because", now, done); });
+}
+
+inline Result<AccountRecord> create_account(Store& store, std::string id,
+                                            TimeMs created_at = 1000) {
+  return await<AccountRecord>([&](auto done) {
+    store.create_account(AccountRecord{id, "name of " + id, created_at}, done);
+  });
 }
 
 inline std::vector<std::string> ids_of(const std::vector<Work>& work) {

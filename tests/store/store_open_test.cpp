@@ -17,7 +17,8 @@ namespace {
 
 std::string open_error(const std::string& path) {
   try {
-    auto store = korehook::store::open_sqlite_store(SqliteOptions{path, true}, inline_poster());
+    auto store = korehook::store::open_sqlite_store(SqliteOptions{path, true, std::nullopt},
+                                                    inline_poster());
   } catch (const std::runtime_error& e) {
     return e.what();
   }
@@ -88,11 +89,11 @@ TEST_CASE("store: reopening keeps the schema and the default account, with no mi
   TempDir dir;
   const std::string path = dir.file("k.db");
   open_store(path)->close();
-  CHECK(sql_text(path, "SELECT MAX(version) FROM schema_version") == "1");
-  CHECK(sql_text(path, "SELECT COUNT(*) FROM schema_version") == "1");
+  CHECK(sql_text(path, "SELECT MAX(version) FROM schema_version") == "2");
+  CHECK(sql_text(path, "SELECT COUNT(*) FROM schema_version") == "2");
   CHECK(sql_text(path, "SELECT COUNT(*) FROM accounts WHERE id = 'default'") == "1");
   open_store(path, /*fsync=*/false)->close();
-  CHECK(sql_text(path, "SELECT COUNT(*) FROM schema_version") == "1");
+  CHECK(sql_text(path, "SELECT COUNT(*) FROM schema_version") == "2");
   CHECK(sql_text(path, "SELECT COUNT(*) FROM accounts") == "1");
 }
 

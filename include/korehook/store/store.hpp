@@ -127,8 +127,9 @@ using Poster = std::function<void(std::function<void()>)>;
 
 // The durable store. Thread-safe; every method returns at once. Writes queued together are
 // committed in one transaction (group commit); a callback runs through the Poster only after
-// its write is durable. Errors: code `store_error` (I/O, corruption), `not_found`,
-// `invalid_transition`, `conflict`.
+// its write is durable. Errors: code `store_error` (I/O, corruption, no secrets key),
+// `not_found`, `invalid_transition`, `conflict`, `declared_in_config`, `invalid_argument` (a
+// cursor the store did not make; replay() without a finished state).
 class Store {
  public:
   virtual ~Store() = default;
@@ -195,7 +196,8 @@ class Store {
   virtual void all_endpoints(Callback<std::vector<EndpointRecord>> done) = 0;
   // Upserts the YAML endpoints (source kConfig) and deletes config endpoints no longer
   // declared (their pending/in-flight deliveries become cancelled). An id used by an API
-  // endpoint is a `conflict` and nothing changes. A declared endpoint keeps a runtime
+  // endpoint is a `conflict`, an unknown account `not_found` (naming the account and the
+  // endpoint); either way nothing changes. A declared endpoint keeps a runtime
   // disable (manual, gone, failing) across syncs; `enabled: false` in YAML (kConfig) wins.
   virtual void sync_config_endpoints(std::vector<EndpointRecord> declared, TimeMs now,
                                      Callback<ConfigSync> done) = 0;

@@ -1,0 +1,100 @@
+#pragma once
+
+// Private to the store: the unit of work the store thread runs (SqliteStore::Command), and
+// make_op(), which turns a lambda returning Result<T> plus a Callback<T> into one.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "store/log.hpp"
+#include "store/sqlite.hpp"
+#include "store/sqlite_store.hpp"
+
+namespace korehook::store {
+
+inline Error store_error(std::string message) { return Error{"store_error", std::move(message)}; }
+
+inline Error to_error(const sqlite::SqliteError& e) {
+  // A constraint that the checks before the statement did not catch: a duplicate id or
+  // attempt number, or a reference to a row that does not exist.
+  if (e.is_constraint()) return Error{"conflict", e.what()};
+  return store_error(e.what());
+}
+
+class SqliteStore::Command {
+ public:
+  Command(const char* name, bool writes) : name_(name), writes_(writes) {}
+  virtual ~Command() = default;
+
+  const char* name() const { return name_; }
+  bool writes() const { return writes_; }
+
+  // Runs inside the open transaction; false when the command failed and whatever it changed
+  // must be undone. May throw SqliteError.
+  virtual bool run() = 0;
+  virtual bool failed() const = 0;  // ran (or was failed) with an error
+  virtual void fail(Error error) = 0;
+  // Hands the result to the caller; only after the transaction ended.
+  virtual void finish(const Poster& post) = 0;
+
+ private:
+  const char* name_;
+  bool writes_;
+};
+
+enum class Completion {
+  kPost,    // through the Poster
+  kDirect,  // on the store thread (a synchronous caller waits for it)
+};
+
+template <class T, class Body>
+class Op final : public SqliteStore::Command {
+ public:
+  Op(const char* name, bool writes, Body body, Callback<T> done, Completion completion)
+      : Command(name, writes),
+        body_(std::move(body)),
+        done_(std::move(done)),
+        completion_(completion) {}
+
+  bool run() override {
+    result_.emplace(body_());
+    return result_->ok();
+  }
+  bool failed() const override { return result_ && !result_->ok(); }
+  void fail(Error error) override { result_.emplace(std::move(error)); }
+
+  void finish(const Poster& post) override {
+    if (!result_) result_.emplace(store_error("command was not run"));
+    if (!result_->ok() && result_->error().code == "store_error") {
+      logger().error("command failed op={} msg=\"{}\"", name(), result_->error().message);
+    }
+    if (!done_) return;
+    if (completion_ == Completion::kDirect) {
+      done_(std::move(*result_));
+      return;
+    }
+    post([done = std::move(done_), result = std::move(*result_)]() mutable {
+      done(std::move(result));
+    });
+  }
+
+ private:
+  Body body_;
+  Callback<T> done_;
+  Completion completion_;
+  std::optional<Result<T>> result_;
+};
+
+template <class T, class Body>
+std::unique_ptr<SqliteStore::Command> make_op(const char* name, bool writes, Body body,
+                                              Callback<T> done,
+                                              Completion completion = Completion::kPost) {
+  return std::make_unique<Op<T, Body>>(name, writes, std::move(body), std::move(done), completion);
+}
+
+inline constexpr bool kWrite = true;
+inline constexpr bool kRead = false;
+
+}  // namespace korehook::store
