@@ -126,11 +126,11 @@ class Daemon {
     // as every attempt checks them again.
     api_options.check_destination = [this](const net::HttpsUrl& url,
                                            std::function<void(std::optional<std::string>)> done) {
-      sender_->check_destination(url, [done = std::move(done)](
-                                          std::optional<delivery::SendResult> blocked) {
-        if (!blocked) return done(std::nullopt);
-        done(blocked->error_detail);
-      });
+      sender_->check_destination(
+          url, [done = std::move(done)](std::optional<delivery::SendResult> blocked) {
+            if (!blocked) return done(std::nullopt);
+            done(blocked->error_detail);
+          });
     };
     api_.emplace(*store_, *dispatcher_, clock_, random_, std::move(api_options));
 

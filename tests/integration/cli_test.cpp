@@ -247,3 +247,55 @@ TEST_CASE("cli: the socket comes from --socket or KOREHOOK_SOCKET", "[cli]") {
 }
 
 }  // namespace korehook::testing
+
+namespace korehook::testing {
+
+TEST_CASE("cli: endpoints, deliveries and accounts against the daemon", "[cli]") {
+  Fixture fx;
+  Daemon daemon(fx.yaml({}));
+  daemon.start();
+  auto run = [&](const std::vector<std::string>& args) {
+    const CommandResult r = daemon.cli(args);
+    INFO("korehook " << args.front() << " " << (args.size() > 1 ? args[1] : "") << ": "
+                     << describe(r));
+    REQUIRE(r.exit_code == 0);
+    return r.out;
+  };
+
+  run({"accounts", "create", "acme", "--name", "Acme Inc"});
+  CHECK_THAT(run({"accounts", "list"}), Catch::Contains("Acme Inc"));
+  const std::string created =
+      run({"endpoints", "create", "--id", "ep_cli", "--url", fx.receiver_url("/cli"),
+           "--event-type", "cli.*", "--header", "X-Env: lab", "--max-attempts", "2"});
+  CHECK_THAT(created, Catch::Contains("ep_cli"));
+  const std::string listed = run({"endpoints", "list"});
+  CHECK_THAT(listed, Catch::Contains("ep_cli"));
+  CHECK_THAT(listed, Catch::Contains(fx.receiver_url("/cli")));
+  run({"endpoints", "update", "ep_cli", "--description", "from the cli"});
+  const json::value got = parse_json(run({"--json", "endpoints", "get", "ep_cli"}));
+  CHECK(got.at("description") == "from the cli");
+  CHECK(got.at("retry").at("max_attempts") == 2);
+  CHECK(got.at("headers").at("X-Env") == "<redacted>");
+
+  const std::string id = submit_event(daemon, R"({"type":"cli.done","data":{"x":1}})");
+  wait_for_delivery_state(daemon, id, "delivered");
+  const json::value deliveries =
+      parse_json(run({"--json", "deliveries", "list", "--endpoint", "ep_cli"}));
+  REQUIRE(deliveries.at("data").as_array().size() == 1);
+  const std::string dlv(deliveries.at("data").as_array()[0].at("id").as_string());
+  CHECK_THAT(run({"deliveries", "get", dlv}), Catch::Contains("200"));
+  run({"deliveries", "redeliver", dlv});
+  REQUIRE(fx.receiver().wait_for_requests(2, 10s));
+  CHECK_THAT(run({"deliveries", "replay", "--endpoint", "ep_cli", "--state", "failed"}),
+             Catch::Contains("none replayed"));
+
+  run({"endpoints", "disable", "ep_cli", "--reason", "maintenance"});
+  CHECK_THAT(run({"endpoints", "get", "ep_cli"}), Catch::Contains("maintenance"));
+  run({"endpoints", "enable", "ep_cli"});
+  run({"endpoints", "delete", "ep_cli"});
+  const CommandResult missing = daemon.cli({"endpoints", "get", "ep_cli"});
+  CHECK(missing.exit_code != 0);
+  CHECK_THAT(missing.err, Catch::Contains("ep_cli"));
+}
+
+}  // namespace korehook::testing

@@ -9,8 +9,7 @@
 
 namespace korehook::testing {
 
-TEST_CASE("leak: secret values and header values appear only in their create responses",
-          "[leak]") {
+TEST_CASE("leak: secret values and header values appear only in their create responses", "[leak]") {
   Fixture f;
   std::atomic<int> mode{0};  // 0: 200, 1: 500, 2: 410
   f.receiver().set_handler([&](const ReceivedRequest&) {
@@ -64,8 +63,9 @@ TEST_CASE("leak: secret values and header values appear only in their create res
   const std::string rotated = submit_event(d, R"({"type":"a.rot","data":{"n":3}})");
   wait_for_delivery_state(d, rotated, "delivered");
   mode = 2;
+  const std::size_t before_gone = f.receiver().request_count();
   const std::string gone = submit_event(d, R"({"type":"a.gone","data":{"n":4}})");
-  REQUIRE(f.receiver().wait_for_requests(f.receiver().request_count() + 1, 10s));
+  REQUIRE(f.receiver().wait_for_requests(before_gone + 1, 10s));
   mode = 0;
 
   // Every read route.
@@ -107,7 +107,7 @@ TEST_CASE("leak: secret values and header values appear only in their create res
       CHECK(answer.find(canary) == std::string::npos);
     }
   }
-  CHECK(answers.size() > 20);
+  CHECK(answers.size() >= 20);
 }
 
 }  // namespace korehook::testing

@@ -502,3 +502,25 @@ TEST_CASE("manage: secrets and header values are encrypted at rest; the key is r
 }
 
 }  // namespace korehook::testing
+
+namespace korehook::testing {
+
+TEST_CASE("manage: GET /v1/openapi.yaml serves the OpenAPI document", "[manage]") {
+  Fixture f;
+  Daemon d(f.yaml({}));
+  d.start();
+  auto res = d.request("GET", "/v1/openapi.yaml");
+  REQUIRE(res.ok());
+  CHECK(res->status == 200);
+  CHECK(res->body.starts_with("openapi: 3."));
+  CHECK(res->body.find("/v1/endpoints/{id}") != std::string::npos);
+  bool yaml_type = false;
+  for (const auto& [name, value] : res->headers) {
+    if ((name == "content-type" || name == "Content-Type") && value == "application/yaml") {
+      yaml_type = true;
+    }
+  }
+  CHECK(yaml_type);
+}
+
+}  // namespace korehook::testing

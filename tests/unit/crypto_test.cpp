@@ -40,7 +40,7 @@ TEST_CASE("crypto: a sealed value opens with the same key and context only", "[c
   CHECK(sealer.open(sealed, "secret:sec_2").error().code == "decrypt_failed");
   CHECK(Sealer(key_of(2)).open(sealed, "secret:sec_1").error().code == "decrypt_failed");
   std::string altered = sealed;
-  altered[altered.size() - 3] = altered[altered.size() - 3] == 'A' ? 'B' : 'A';
+  altered[10] = altered[10] == 'A' ? 'B' : 'A';  // inside the nonce
   CHECK_FALSE(sealer.open(altered, "secret:sec_1").ok());
   CHECK(sealer.open("plain text", "x").error().code == "invalid_sealed");
   CHECK(sealer.open("kh1:AAAA", "x").error().code == "invalid_sealed");

@@ -9,10 +9,10 @@ using korehook::validate_header_value;
 TEST_CASE("endpoint model: custom header names and values", "[model]") {
   CHECK_FALSE(validate_header_name("X-Api-Key").has_value());
   CHECK_FALSE(validate_header_name("Authorization").has_value());
-  for (const char* reserved : {"user-agent", "Date", "KORE-IDEMPOTENCY-TOKEN", "kore-signature",
-                               "content-type", "webhook-id", "webhook-timestamp",
-                               "webhook-signature", "host", "content-length",
-                               "transfer-encoding", "connection"}) {
+  for (const char* reserved :
+       {"user-agent", "Date", "KORE-IDEMPOTENCY-TOKEN", "kore-signature", "content-type",
+        "webhook-id", "webhook-timestamp", "webhook-signature", "host", "content-length",
+        "transfer-encoding", "connection"}) {
     INFO(reserved);
     auto problem = validate_header_name(reserved);
     REQUIRE(problem.has_value());
