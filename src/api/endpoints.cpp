@@ -404,7 +404,9 @@ void update_endpoint(Context& ctx, Request req, const Params& params, Respond re
                   "(SIGHUP)"));
         }
         const std::string old_url = e.settings.url;
-        read_settings(body, e.settings);  // validated above
+        // Validated above on its own; now against the current settings (e.g. a new
+        // initial_delay must not exceed the current max_delay).
+        if (auto problem = read_settings(body, e.settings)) return respond(std::move(*problem));
         auto save = [&ctx, id, account, settings = e.settings, enabled,
                      was_enabled = e.enabled()](Respond respond) mutable {
           ctx.store.update_endpoint(

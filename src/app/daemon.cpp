@@ -247,6 +247,7 @@ class Daemon {
               return;
             }
             set_targets(sync->endpoints);
+            dispatcher_->notify_stored();  // an endpoint enabled again has unparked work
             spdlog::info("reloaded config={} endpoints={} removed={} cancelled={}", config_path_,
                          endpoint_count_, sync->removed, sync->cancelled);
             config_ = std::move(*pending);

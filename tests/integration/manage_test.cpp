@@ -524,3 +524,32 @@ TEST_CASE("manage: GET /v1/openapi.yaml serves the OpenAPI document", "[manage]"
 }
 
 }  // namespace korehook::testing
+
+namespace korehook::testing {
+
+TEST_CASE("manage: PATCH is validated against the endpoint's current settings", "[manage]") {
+  Fixture f;
+  Daemon d(f.yaml({}));
+  d.start();
+  auto created = d.request("POST", "/v1/endpoints",
+                           R"({"id":"ep_p","url":")" + f.receiver_url("/p") +
+                               R"(","retry":{"initial_delay":"1s","max_delay":"1m"}})");
+  REQUIRE(created.ok());
+  REQUIRE(created->status == 201);
+  auto bad = d.request("PATCH", "/v1/endpoints/ep_p", R"({"retry":{"initial_delay":"2m"}})");
+  REQUIRE(bad.ok());
+  CHECK(bad->status == 400);
+  CHECK(parse_json(bad->body).at("info").at("field") == "retry.max_delay");
+  auto good = d.request("PATCH", "/v1/endpoints/ep_p", R"({"retry":{"max_attempts":4}})");
+  REQUIRE(good.ok());
+  REQUIRE(good->status == 200);
+  const auto retry = parse_json(good->body).at("retry");
+  CHECK(retry.at("max_attempts") == 4);
+  CHECK(retry.at("initial_delay") == "1s");  // kept
+  CHECK(retry.at("max_delay") == "1m");
+  auto missing = d.request("PATCH", "/v1/endpoints/nope", R"({"description":"x"})");
+  REQUIRE(missing.ok());
+  CHECK(missing->status == 404);
+}
+
+}  // namespace korehook::testing

@@ -484,3 +484,19 @@ TEST_CASE("config: endpoint rate limit, signatures, disable_after and the secret
   CHECK_THAT(error_of("secrets:\n  key_file: \"\"\n"),
              StartsWith("korehook.yaml:2:13: secrets.key_file:"));
 }
+
+TEST_CASE("config: a stray comma where yaml-cpp would never return is refused", "[config]") {
+  // Each of these makes yaml-cpp 0.7's LoadAll loop forever (fuzz/known/).
+  for (const char* text :
+       {",", " ,", ",\n", "#x\n,", "# c\n,a", "a: [1]\n---\n,", "{a: 1}\n,", "[1, 2] # c\n  ,",
+        "#.0]N10__cxxabiv121__vmi_class_type_info\x05NSt\n,"}) {
+    INFO(text);
+    CHECK_THAT(error_of(text), Contains("unexpected ','"));
+  }
+  // Commas inside scalars and flow collections are fine.
+  CHECK(parse_config("log: {level: \"info\"}\nendpoints: []\n", "k.yaml").log.level == "info");
+  CHECK(parse_config("endpoints:\n  - id: a\n    url: https://x.example/\n    description: a, b\n",
+                     "k.yaml")
+            .endpoints[0]
+            .description == "a, b");
+}
