@@ -1,6 +1,7 @@
 #include "korehook/config/config.hpp"
 
 #include <arpa/inet.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <system_error>
 
 #include "korehook/net/url.hpp"
@@ -278,98 +280,42 @@ EndpointConfig read_endpoint(const Value& v, const Config::Defaults& defaults,
 }
 
 // The single document of `text`; a null node for an empty file.
-// yaml-cpp 0.7 never returns from LoadAll when a ',' stands where a document's top node
-// should start: first in the document, or right after a top-level flow collection (found by
-// fuzzing, fuzz/known/). Such text is refused before it reaches yaml-cpp.
-void refuse_stray_comma(std::string_view text, std::string_view source) {
-  std::size_t i = 0;
-  int line = 0;
-  std::size_t line_start = 0;
-  auto skip_blank = [&] {
-    while (i < text.size()) {
-      const char c = text[i];
-      if (c == '\n') {
-        ++i;
-        ++line;
-        line_start = i;
-      } else if (c == ' ' || c == '\t' || c == '\r') {
-        ++i;
-      } else if (c == '#') {
-        while (i < text.size() && text[i] != '\n') ++i;
-      } else if (i == line_start && (text.substr(i, 3) == "---" || text.substr(i, 3) == "...")) {
-        i += 3;
-      } else if (i == line_start && c == '%') {  // a directive line
-        while (i < text.size() && text[i] != '\n') ++i;
-      } else {
-        return;
-      }
-    }
-  };
-  auto fail_if_comma = [&] {
-    if (i < text.size() && text[i] == ',') {
-      throw ConfigError(std::string(source) + ":" + std::to_string(line + 1) + ":" +
-                        std::to_string(i - line_start + 1) +
-                        ": YAML syntax error: unexpected ',' (expected a mapping such as "
-                        "`api:` or a document)");
-    }
-  };
-  while (i < text.size()) {
-    skip_blank();
-    fail_if_comma();
-    if (i >= text.size()) return;
-    if (text[i] != '[' && text[i] != '{') {
-      // A block node: skip to the next line that starts a new document.
-      while (i < text.size()) {
-        while (i < text.size() && text[i] != '\n') ++i;
-        if (i < text.size()) {
-          ++i;
-          ++line;
-          line_start = i;
-        }
-        if (text.substr(i, 3) == "---") break;
-      }
-      continue;
-    }
-    // A top-level flow collection: find its end (quotes respected), then look past it.
-    int depth = 0;
-    char quote = 0;
-    for (; i < text.size(); ++i) {
-      const char c = text[i];
-      if (c == '\n') {
-        ++line;
-        line_start = i + 1;
-      }
-      if (quote != 0) {
-        if (c == quote) quote = 0;
-        if (c == '\\' && quote == '"') ++i;
-        continue;
-      }
-      if (c == '"' || c == '\'') quote = c;
-      if (c == '[' || c == '{') ++depth;
-      if ((c == ']' || c == '}') && --depth == 0) {
-        ++i;
-        break;
-      }
-    }
-    skip_blank();
-    fail_if_comma();
-  }
-}
+// Counts documents, ignoring their content (a YAML::EventHandler that keeps nothing).
+class DocumentCounter final : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override { last_start = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+  YAML::Mark last_start;
+};
 
 YAML::Node load_document(std::string_view text, std::string_view source) {
-  refuse_stray_comma(text, source);
-  std::vector<YAML::Node> docs;
+  // Not YAML::LoadAll: on some malformed text (e.g. a ',' where a document should start)
+  // yaml-cpp 0.7 yields empty documents forever, and LoadAll never returns (found by
+  // fuzzing). Two documents are all it takes to refuse the file, so at most two are parsed.
   try {
-    docs = YAML::LoadAll(std::string(text));
+    std::istringstream in{std::string(text)};
+    YAML::Parser parser(in);
+    DocumentCounter counter;
+    if (!parser.HandleNextDocument(counter)) return YAML::Node();
+    if (parser.HandleNextDocument(counter)) {
+      throw ConfigError(detail::position(source, counter.last_start) +
+                        "more than one YAML document (expected a single document)");
+    }
+    return YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
     throw ConfigError(detail::position(source, e.mark) + "YAML syntax error: " + e.msg);
   }
-  if (docs.empty()) return YAML::Node();
-  if (docs.size() > 1) {
-    throw ConfigError(detail::position(source, docs[1].Mark()) +
-                      "more than one YAML document (expected a single document)");
-  }
-  return docs.front();
 }
 
 }  // namespace
