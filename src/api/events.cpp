@@ -171,6 +171,33 @@ void append(Context& ctx, std::vector<Submitted> submitted,
                           });
 }
 
+// Checks the events' callback URLs, then appends the events; `answer` turns the append's
+// result into the response. `batch`: a refusal names the item ("events[3].callback_url").
+void check_and_append(
+    Context& ctx, std::shared_ptr<std::vector<Submitted>> items, bool batch, Respond respond,
+    std::function<void(Result<std::vector<store::AppendResult>>, Respond&)> answer) {
+  check_callbacks(ctx, items, 0,
+                  [&ctx, items, batch, respond = std::move(respond), answer = std::move(answer)](
+                      std::optional<std::pair<std::size_t, std::string>> blocked) mutable {
+                    if (blocked) {
+                      json::object info;
+                      info["field"] = "callback_url";
+                      std::string where = "callback_url: ";
+                      if (batch) {
+                        info["index"] = blocked->first;
+                        where = "events[" + std::to_string(blocked->first) + "]." + where;
+                      }
+                      return respond(error_response(400, "blocked_destination",
+                                                    where + blocked->second, std::move(info)));
+                    }
+                    append(ctx, std::move(*items),
+                           [respond = std::move(respond), answer = std::move(answer)](
+                               Result<std::vector<store::AppendResult>> result) mutable {
+                             answer(std::move(result), respond);
+                           });
+                  });
+}
+
 bool refuse_when_draining(Context& ctx, Respond& respond) {
   if (!ctx.draining) return false;
   respond(error_response(503, "shutting_down", "korehookd is shutting down"));
@@ -216,29 +243,17 @@ void submit_event(Context& ctx, Request req, const Params&, Respond respond) {
   if (auto* e = std::get_if<Response>(&read)) return respond(std::move(*e));
   auto items = std::make_shared<std::vector<Submitted>>();
   items->push_back(std::move(std::get<Submitted>(read)));
-  check_callbacks(
-      ctx, items, 0,
-      [&ctx, items, respond = std::move(respond)](
-          std::optional<std::pair<std::size_t, std::string>> blocked) mutable {
-        if (blocked) {
-          json::object info;
-          info["field"] = "callback_url";
-          return respond(error_response(400, "blocked_destination",
-                                        "callback_url: " + blocked->second, std::move(info)));
-        }
-        append(ctx, std::move(*items),
-               [respond = std::move(respond)](Result<std::vector<store::AppendResult>> result) {
-                 if (!result.ok()) return respond(error_response(result.error()));
-                 const store::AppendResult& r = result->front();
-                 logger().debug("event={} duplicate={}", r.event_id, !r.created);
-                 json::object answer;
-                 answer["id"] = r.event_id;
-                 answer["duplicate"] = !r.created;
-                 respond(json_response(202, answer));
-               });
-      });
+  check_and_append(ctx, std::move(items), false, std::move(respond),
+                   [](Result<std::vector<store::AppendResult>> result, Respond& respond) {
+                     if (!result.ok()) return respond(error_response(result.error()));
+                     const store::AppendResult& r = result->front();
+                     logger().debug("event={} duplicate={}", r.event_id, !r.created);
+                     json::object answer;
+                     answer["id"] = r.event_id;
+                     answer["duplicate"] = !r.created;
+                     respond(json_response(202, answer));
+                   });
 }
-
 void submit_event_batch(Context& ctx, Request req, const Params&, Respond respond) {
   if (refuse_when_draining(ctx, respond)) return;
   Response error;
@@ -284,34 +299,20 @@ void submit_event_batch(Context& ctx, Request req, const Params&, Respond respon
     if (account && !list[i].as_object().contains("account")) s.event.account_id = *account;
     items->push_back(std::move(s));
   }
-  check_callbacks(
-      ctx, items, 0,
-      [&ctx, items, respond = std::move(respond)](
-          std::optional<std::pair<std::size_t, std::string>> blocked) mutable {
-        if (blocked) {
-          json::object info;
-          info["field"] = "callback_url";
-          info["index"] = blocked->first;
-          return respond(error_response(
-              400, "blocked_destination",
-              "events[" + std::to_string(blocked->first) + "].callback_url: " + blocked->second,
-              std::move(info)));
-        }
-        append(ctx, std::move(*items),
-               [respond = std::move(respond)](Result<std::vector<store::AppendResult>> result) {
-                 if (!result.ok()) return respond(error_response(result.error()));
-                 json::array data;
-                 for (const auto& r : *result) {
-                   json::object o;
-                   o["id"] = r.event_id;
-                   o["duplicate"] = !r.created;
-                   data.push_back(std::move(o));
-                 }
-                 json::object answer;
-                 answer["data"] = std::move(data);
-                 respond(json_response(202, answer));
-               });
-      });
+  check_and_append(ctx, std::move(items), true, std::move(respond),
+                   [](Result<std::vector<store::AppendResult>> result, Respond& respond) {
+                     if (!result.ok()) return respond(error_response(result.error()));
+                     json::array data;
+                     for (const auto& r : *result) {
+                       json::object o;
+                       o["id"] = r.event_id;
+                       o["duplicate"] = !r.created;
+                       data.push_back(std::move(o));
+                     }
+                     json::object answer;
+                     answer["data"] = std::move(data);
+                     respond(json_response(202, answer));
+                   });
 }
 
 void get_event(Context& ctx, Request req, const Params& params, Respond respond) {

@@ -553,3 +553,57 @@ TEST_CASE("manage: PATCH is validated against the endpoint's current settings", 
 }
 
 }  // namespace korehook::testing
+
+namespace korehook::testing {
+
+TEST_CASE("manage: POST /v1/events/batch appends all or nothing", "[manage]") {
+  Fixture f;
+  Daemon d(f.yaml({endpoint("ep_b", f.receiver_url("/b"), "[\"b.*\"]")}));
+  d.start();
+  const std::string cb = f.receiver_url("/cb");
+  auto ok = d.request("POST", "/v1/events/batch",
+                      R"({"events":[{"type":"b.one","data":{"n":1.50}},)"
+                      R"({"type":"b.two","data":{"n":2},"idempotency_key":"k2"},)"
+                      R"({"type":"x.cb","data":{"n":3},"callback_url":")" +
+                          cb + R"("}]})");
+  REQUIRE(ok.ok());
+  INFO(ok->body);
+  REQUIRE(ok->status == 202);
+  const auto data = parse_json(ok->body).at("data").as_array();
+  REQUIRE(data.size() == 3);
+  for (const auto& item : data) {
+    wait_for_delivery_state(d, std::string(item.at("id").as_string()), "delivered");
+  }
+  REQUIRE(f.receiver().request_count() == 3);
+  std::set<std::string> bodies;
+  for (const auto& r : f.receiver().requests()) bodies.insert(r.target + " " + r.body);
+  CHECK(bodies.count("/b {\"n\":1.50}") == 1);  // the number's spelling is kept
+  CHECK(bodies.count("/cb {\"n\":3}") == 1);
+
+  // A repeated idempotency key inside a batch answers the original.
+  auto again = d.request("POST", "/v1/events/batch",
+                         R"({"events":[{"type":"b.two","data":{"n":2},"idempotency_key":"k2"}]})");
+  REQUIRE(again.ok());
+  const auto again_data = parse_json(again->body).at("data").as_array();
+  CHECK(again_data[0].at("duplicate") == true);
+  CHECK(again_data[0].at("id") == data[1].at("id"));
+
+  // One bad item: 400 naming it, and nothing of the batch is stored.
+  auto bad = d.request("POST", "/v1/events/batch",
+                       R"({"events":[{"type":"b.ok","data":{}},{"data":{}}]})");
+  REQUIRE(bad.ok());
+  CHECK(bad->status == 400);
+  const auto error = parse_json(bad->body);
+  CHECK(error.at("info").at("index") == 1);
+  CHECK_THAT(std::string(error.at("message").as_string()), Catch::StartsWith("events[1].type"));
+  auto empty = d.request("POST", "/v1/events/batch", R"({"events":[]})");
+  REQUIRE(empty.ok());
+  CHECK(empty->status == 400);
+  std::this_thread::sleep_for(300ms);
+  CHECK(f.receiver().request_count() == 3);
+  auto list = d.request("GET", "/v1/deliveries?limit=100");
+  REQUIRE(list.ok());
+  CHECK(parse_json(list->body).at("data").as_array().size() == 3);
+}
+
+}  // namespace korehook::testing
