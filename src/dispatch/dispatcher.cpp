@@ -103,7 +103,9 @@ struct Dispatcher::Impl {
   }
 
   // Memory no longer holds `work`: its endpoint is disabled, and the store has parked it.
-  // (The store keeps it leased; enabling the endpoint releases it.)
+  // (The store keeps it leased; enabling the endpoint releases it.) One race is left: a
+  // delivery appended while its endpoint was being disabled keeps the in-memory lease
+  // (kLeaseHeld), which enabling does not release; the next start's recover() does.
   void forget(const store::Work& work, std::string_view why) {
     logger().debug("delivery={} endpoint={} leaves memory: {}", work.delivery.id,
                    work.delivery.endpoint_id, why);
