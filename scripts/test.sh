@@ -18,7 +18,9 @@ bash scripts/format.sh --check
 
 if [ "${KOREHOOK_SKIP_SANITIZE:-0}" != 1 ]; then
   echo "test: sanitizer pass (build-asan)"
-  BUILD_DIR=build-asan bash scripts/build.sh -DKOREHOOK_SANITIZE=ON
+  # Without -Werror here: under -fsanitize GCC 12 reports false maybe-uninitialized warnings
+  # inside libstdc++ (std::regex); the build above already enforces every warning.
+  KOREHOOK_WERROR=OFF BUILD_DIR=build-asan bash scripts/build.sh -DKOREHOOK_SANITIZE=ON
   # Any report fails the test that caused it: the process stops with a non-zero status.
   export ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:strict_string_checks=1
   export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
