@@ -553,8 +553,6 @@ void Dispatcher::remove_target(const std::string& id) {
   impl_->drop_waiting(id, "endpoint deleted");
 }
 
-const Target* Dispatcher::find_target(const std::string& id) const { return impl_->find(id); }
-
 std::vector<const Target*> Dispatcher::route(const std::string& account_id,
                                              const std::string& type) const {
   std::vector<const Target*> out;

@@ -82,7 +82,6 @@ class Dispatcher {
   void upsert_target(Target target);
   // The endpoint was deleted: its work in memory is cancelled.
   void remove_target(const std::string& id);
-  const Target* find_target(const std::string& id) const;
   // The enabled targets of `account_id` whose filters match `type`.
   std::vector<const Target*> route(const std::string& account_id, const std::string& type) const;
   void set_signing_keys(std::map<std::string, sign::SigningKeys> keys);
