@@ -2,15 +2,16 @@
 
 #include <algorithm>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
 #include <cctype>
 #include <limits>
 
 #include "delivery/log.hpp"
+#include "delivery/request_text.hpp"
 
 namespace korehook::delivery {
 
@@ -28,13 +29,6 @@ std::string lowercase(std::string_view text) {
   std::transform(out.begin(), out.end(), out.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 // RFC 9110 token characters.
@@ -295,22 +289,13 @@ void Exchange::do_write() {
   phase_ = Phase::kWriting;
   read_deadline_ = std::chrono::steady_clock::now() + request_.read_timeout;
 
-  message_.emplace(http::verb::post, request_.url.target, 11);
-  auto& message = *message_;
-  // Names go out as given (lowercase), in the given order: host first, content-length last.
-  message.insert("host", request_.url.host_header);
-  for (const auto& [name, value] : request_.headers) {
-    if (iequals(name, "host") || iequals(name, "content-length")) continue;
-    message.insert(name, value);
-  }
-  const std::string* body = request_.body.get();
-  message.body() =
-      body ? boost::span<const char>(body->data(), body->size()) : boost::span<const char>();
-  message.insert("content-length", std::to_string(message.body().size()));
+  // One buffer, one SSL_write (one TLS record up to 16 KiB): no serializer and no gather
+  // copy in flat_stream. The text is kept for a retry on a fresh connection.
+  if (request_text_.empty()) render_request(request_, request_text_);
 
   ++connection_->requests;
   connection_->tcp().expires_at(read_deadline_);
-  http::async_write(connection_->stream, message,
+  asio::async_write(connection_->stream, asio::buffer(request_text_),
                     beast::bind_front_handler(&Exchange::on_write, shared_from_this()));
 }
 
