@@ -1,5 +1,7 @@
 #include "delivery/exchange.hpp"
 
+#include <openssl/ssl.h>
+
 #include <algorithm>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/write.hpp>
@@ -264,6 +266,7 @@ void Exchange::do_handshake() {
   if (!prepare_client_handshake(*connection_, request_.url.host)) {
     return fail(ErrorClass::kTls, "cannot use " + request_.url.host + " as TLS server name");
   }
+  state_->sessions->attach(connection_->stream.native_handle(), pool_key_);
   connection_->tcp().expires_after(request_.connect_timeout);
   connection_->stream.async_handshake(
       ssl::stream_base::client,
@@ -280,6 +283,7 @@ void Exchange::on_handshake(beast::error_code ec) {
     return fail(ErrorClass::kTls, handshake_failure_detail(*connection_, ec));
   }
   result_.tls_ms = elapsed_ms();
+  result_.tls_resumed = SSL_session_reused(connection_->stream.native_handle()) == 1;
   do_write();
 }
 

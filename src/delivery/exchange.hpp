@@ -18,6 +18,7 @@
 #include "delivery/connection_pool.hpp"
 #include "delivery/tls_connection.hpp"
 #include "delivery/tls_context.hpp"
+#include "delivery/tls_session_cache.hpp"
 #include "korehook/delivery/sender.hpp"
 #include "korehook/net/address_policy.hpp"
 
@@ -34,6 +35,7 @@ struct SenderState {
   SenderOptions options;              // `resolve` keys lowercased
   net::AddressPolicy address_policy;  // from options.allow_private
   TlsContextCache contexts;
+  std::shared_ptr<TlsSessionCache> sessions = std::make_shared<TlsSessionCache>();
   std::shared_ptr<ConnectionPool> pool;
   bool stopped = false;
   std::unordered_set<Exchange*> in_flight;
