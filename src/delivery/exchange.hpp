@@ -7,7 +7,6 @@
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/span_body.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -19,6 +18,7 @@
 #include "delivery/connection_pool.hpp"
 #include "delivery/tls_connection.hpp"
 #include "delivery/tls_context.hpp"
+#include "delivery/tls_session_cache.hpp"
 #include "korehook/delivery/sender.hpp"
 #include "korehook/net/address_policy.hpp"
 
@@ -35,6 +35,7 @@ struct SenderState {
   SenderOptions options;              // `resolve` keys lowercased
   net::AddressPolicy address_policy;  // from options.allow_private
   TlsContextCache contexts;
+  std::shared_ptr<TlsSessionCache> sessions = std::make_shared<TlsSessionCache>();
   std::shared_ptr<ConnectionPool> pool;
   bool stopped = false;
   std::unordered_set<Exchange*> in_flight;
@@ -127,8 +128,7 @@ class Exchange final : public std::enable_shared_from_this<Exchange> {
   boost::beast::error_code last_connect_error_;
   std::string last_connect_endpoint_;
 
-  // The body is sent from request_.body without a copy.
-  std::optional<boost::beast::http::request<boost::beast::http::span_body<const char>>> message_;
+  std::string request_text_;  // the request's bytes (request_text.hpp), rendered once
   std::optional<boost::beast::http::response_parser<boost::beast::http::buffer_body>> parser_;
   std::array<char, kExcerptBytes> chunk_{};  // the parser's window onto the body
   std::uint64_t body_bytes_ = 0;

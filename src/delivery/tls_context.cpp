@@ -4,6 +4,8 @@
 
 #include <boost/system/error_code.hpp>
 
+#include "delivery/tls_session_cache.hpp"
+
 namespace korehook::delivery {
 
 namespace ssl = boost::asio::ssl;
@@ -24,6 +26,8 @@ Result<std::shared_ptr<ssl::context>> TlsContextCache::get(const std::string& ca
   // Idle pooled connections give their record buffers back (~34 KiB each).
   SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
   ctx->set_verify_mode(ssl::verify_peer);
+  // New connections to an origin verified before resume its session (tls_session_cache.hpp).
+  TlsSessionCache::enable(native);
 
   boost::system::error_code ec;
   if (ca_file.empty()) {

@@ -79,11 +79,23 @@ constexpr std::array<Unit, 4> kUnits = {{{"ms", 1}, {"s", 1000}, {"m", 60'000}, 
 }  // namespace
 
 std::string format_kore_date(TimeMs t) {
-  const Civil c = to_civil(t);
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", c.year, c.month, c.day, c.hour,
-                c.minute, c.second);
-  return buf;
+  // Every attempt sends a `date` header and most attempts fall in the same second as the
+  // previous one: format each second once per thread.
+  struct Cached {
+    std::int64_t second = std::numeric_limits<std::int64_t>::min();
+    std::string text;
+  };
+  thread_local Cached cached;
+  const std::int64_t second = floor<std::chrono::seconds>(Millis{t}).count();
+  if (second != cached.second) {
+    const Civil c = to_civil(t);
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", c.year, c.month, c.day, c.hour,
+                  c.minute, c.second);
+    cached.text = buf;
+    cached.second = second;
+  }
+  return cached.text;
 }
 
 std::string format_rfc3339(TimeMs t) {

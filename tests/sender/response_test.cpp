@@ -77,6 +77,25 @@ TEST_CASE("sender refuses a header that would break the framing", "[sender][wire
   CHECK(receiver.connections_accepted() == 0);
 }
 
+TEST_CASE("sender refuses a header value with a bare CR, a bare LF or a NUL", "[sender][wire]") {
+  SenderEnv env;
+  TlsReceiver receiver(env.receiver_options());
+  Sender sender(env.io, env.clock, env.sender_options());
+
+  for (const std::string& value : {std::string("a\nb"), std::string("a\rb"), std::string("end\n"),
+                                   std::string("\rstart"), std::string("a\0b", 3)}) {
+    auto request = env.request(url_for(receiver, "receiver.test"));
+    request.headers.emplace_back("X-Token", value);
+    auto result = env.send(sender, request);
+    CHECK(result.error == ErrorClass::kProtocol);
+    CHECK(result.error_detail == "invalid request header value: x-token");
+  }
+  auto request = env.request(url_for(receiver, "receiver.test"));
+  request.headers.emplace_back("X-Token", "tabs\tand spaces are fine");
+  CHECK(env.send(sender, request).error == ErrorClass::kNone);
+  CHECK(receiver.connections_accepted() == 1);
+}
+
 TEST_CASE("sender records status, headers, Retry-After and the body of a 503",
           "[sender][response]") {
   SenderEnv env;

@@ -1,5 +1,7 @@
 // The sender's TLS: versions, SNI, chain and host name verification.
 #include <catch2/catch.hpp>
+#include <memory>
+#include <vector>
 
 #include "helpers.hpp"
 
@@ -298,6 +300,111 @@ TEST_CASE("sender accepts an RSA 2048 certificate over TLS 1.2 and 1.3", "[sende
   CHECK(result.error == retry::ErrorClass::kNone);
   REQUIRE(receiver.request_count() == 1);
   CHECK(receiver.requests().front().tls_version == version);
+}
+
+// ---- session resumption ----------------------------------------------------------------------
+
+TEST_CASE("sender resumes the TLS session of an earlier connection to the same origin",
+          "[sender][tls][resumption]") {
+  SenderEnv env;
+  auto options = env.receiver_options();
+  std::string version;
+  SECTION("TLS 1.3: a ticket that arrived after the handshake") { version = "TLSv1.3"; }
+  SECTION("TLS 1.2") {
+    options.max_version = testing::TlsVersion::kTls1_2;
+    version = "TLSv1.2";
+  }
+  TlsReceiver receiver(options);
+  Sender sender(env.io, env.clock, env.sender_options());
+  const std::string url = url_for(receiver, "receiver.test");
+
+  std::vector<SendResult> results;
+  for (int i = 0; i < 3; ++i) {
+    results.push_back(env.send(sender, env.request(url)));
+    sender.close_idle();  // the next request needs a new connection
+  }
+
+  for (const auto& result : results) {
+    CHECK(result.error == ErrorClass::kNone);
+    CHECK_FALSE(result.reused_connection);
+  }
+  CHECK_FALSE(results[0].tls_resumed);
+  CHECK(results[1].tls_resumed);
+  CHECK(results[2].tls_resumed);  // TLS 1.3: the resumed connection's own new ticket
+  REQUIRE(receiver.request_count() == 3);
+  const auto requests = receiver.requests();
+  CHECK(receiver.connections_accepted() == 3);
+  CHECK_FALSE(requests[0].session_reused);
+  CHECK(requests[1].session_reused);
+  CHECK(requests[2].session_reused);
+  for (const auto& request : requests) {
+    CHECK(request.tls_version == version);
+    CHECK(request.sni == "receiver.test");
+  }
+}
+
+TEST_CASE("sender never offers a session to another host name, port or CA bundle",
+          "[sender][tls][resumption]") {
+  SenderEnv env;
+  TlsReceiver receiver(env.receiver_options());
+  Sender sender(env.io, env.clock, env.sender_options());
+  REQUIRE(env.send(sender, env.request(url_for(receiver, "receiver.test"))).error ==
+          ErrorClass::kNone);
+
+  SendRequest request = env.request(url_for(receiver, "receiver.test"));
+  SECTION("another host name on the same address, port and certificate") {
+    request = env.request(url_for(receiver, "127.0.0.1"));
+  }
+  SECTION("another port") {
+    TlsReceiver other(env.receiver_options());
+    request = env.request(url_for(other, "receiver.test"));
+    auto result = env.send(sender, request);
+    CHECK(result.error == ErrorClass::kNone);
+    CHECK_FALSE(result.tls_resumed);
+    REQUIRE(other.request_count() == 1);
+    CHECK_FALSE(other.requests().front().session_reused);
+    return;
+  }
+  SECTION("another CA bundle") {
+    request.ca_file = env.dir.file("copy.pem");
+    testing::write_file(*request.ca_file, testing::read_file(env.ca.ca_file()));
+  }
+  auto result = env.send(sender, request);
+
+  CHECK(result.error == ErrorClass::kNone);
+  CHECK_FALSE(result.reused_connection);
+  CHECK_FALSE(result.tls_resumed);
+  REQUIRE(receiver.request_count() == 2);
+  CHECK(receiver.requests()[1].connection == 2);
+  CHECK_FALSE(receiver.requests()[1].session_reused);
+}
+
+TEST_CASE("a cached session does not spare a new server at the origin its verification",
+          "[sender][tls][resumption]") {
+  SenderEnv env;
+  auto first = std::make_unique<TlsReceiver>(env.receiver_options());
+  const std::uint16_t port = first->port();
+  Sender sender(env.io, env.clock, env.sender_options());
+  REQUIRE(env.send(sender, env.request(url_for(*first, "receiver.test"))).error ==
+          ErrorClass::kNone);
+  sender.close_idle();
+  first->stop();
+  first.reset();
+
+  // Another server on the same address and port, with a certificate the sender does not
+  // trust: it cannot accept the old session, and the full handshake verifies.
+  testing::LeafOptions leaf;
+  leaf.dns_names = {"receiver.test"};
+  leaf.self_signed = true;
+  auto options = env.receiver_options(env.ca.issue("impostor", leaf));
+  options.port = port;
+  TlsReceiver impostor(options);
+  auto result = env.send(sender, env.request(url_for(impostor, "receiver.test")));
+
+  CHECK(result.error == ErrorClass::kTls);
+  CHECK(result.error_detail == "certificate verify failed: self-signed certificate");
+  CHECK_FALSE(result.tls_resumed);
+  CHECK(impostor.request_count() == 0);
 }
 
 }  // namespace korehook::delivery::test

@@ -50,6 +50,21 @@ void set_cloexec(int fd) {
   ::fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
+// The server name of the ClientHello, recorded while the hello is processed: after a resumed
+// handshake SSL_get_servername() reports the session's name, which may be empty.
+int sni_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+int record_sni(SSL* ssl, int* /*alert*/, void* /*arg*/) {
+  if (auto* out = static_cast<std::string*>(SSL_get_ex_data(ssl, sni_index()))) {
+    const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    *out = name ? name : "";
+  }
+  return SSL_TLSEXT_ERR_OK;
+}
+
 int openssl_version(TlsVersion version) {
   switch (version) {
     case TlsVersion::kAny:
@@ -144,6 +159,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void start() {
     impl_.sessions[serial_] = weak_from_this();
+    SSL_set_ex_data(stream_.native_handle(), sni_index(), &sni_);
     beast::get_lowest_layer(stream_).expires_after(impl_.options.handshake_timeout);
     stream_.async_handshake(ssl::stream_base::server,
                             beast::bind_front_handler(&Session::on_handshake, shared_from_this()));
@@ -168,8 +184,8 @@ class Session : public std::enable_shared_from_this<Session> {
       return end();
     }
     SSL* native = stream_.native_handle();
-    if (const char* name = SSL_get_servername(native, TLSEXT_NAMETYPE_host_name)) sni_ = name;
     tls_version_ = SSL_get_version(native);
+    session_reused_ = SSL_session_reused(native) == 1;
     do_read();
   }
 
@@ -197,6 +213,7 @@ class Session : public std::enable_shared_from_this<Session> {
     request.received_at = std::chrono::steady_clock::now();
     request.sni = sni_;
     request.tls_version = tls_version_;
+    request.session_reused = session_reused_;
     request_keep_alive_ = message.keep_alive();
 
     Reply reply = impl_.handle(request);
@@ -305,6 +322,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::uint64_t serial_;
   std::string sni_;
   std::string tls_version_;
+  bool session_reused_ = false;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::string_body>> response_;
   std::string raw_;
@@ -373,6 +391,7 @@ TlsReceiver::TlsReceiver(ReceiverOptions options) : impl_(std::make_unique<Impl>
   SSL_CTX_set_security_level(native, 0);
   SSL_CTX_set_min_proto_version(native, openssl_version(impl.options.min_version));
   SSL_CTX_set_max_proto_version(native, openssl_version(impl.options.max_version));
+  SSL_CTX_set_tlsext_servername_callback(native, &record_sni);
   impl.ssl_ctx.use_certificate_chain_file(impl.options.cert_chain_file);
   impl.ssl_ctx.use_private_key_file(impl.options.key_file, ssl::context::pem);
 

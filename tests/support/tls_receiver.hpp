@@ -23,8 +23,9 @@ struct ReceivedRequest {
   HeaderList headers;  // names lowercased, values as received, in wire order
   std::string body;
   std::chrono::steady_clock::time_point received_at;
-  std::string sni;          // server name from the ClientHello, "" when none was sent
-  std::string tls_version;  // "TLSv1.2", "TLSv1.3"
+  std::string sni;              // server name from the ClientHello, "" when none was sent
+  std::string tls_version;      // "TLSv1.2", "TLSv1.3"
+  bool session_reused = false;  // the handshake resumed an earlier session (ticket or id)
 
   // The first value of a header (name case-insensitive), or nullopt.
   std::optional<std::string> header(std::string_view name) const;
@@ -88,7 +89,8 @@ struct ReceiverOptions {
 // A real HTTPS/1.1 server on its own thread (Asio + Beast, OpenSSL), for tests of the sender
 // and of the daemon. Records every request; the handler (called on the receiver's thread)
 // chooses each reply. Security level 0 on purpose: it must be able to serve the weak
-// certificates a client is expected to reject.
+// certificates a client is expected to reject. Sessions can be resumed (OpenSSL's server
+// defaults: TLS 1.3 tickets sent after the handshake, TLS 1.2 tickets), per receiver.
 // Thread-safe: every public member may be called from any thread, except that stop() and
 // close_connections() must not be called from the handler (they wait for the receiver's
 // thread).

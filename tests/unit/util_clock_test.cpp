@@ -1,7 +1,13 @@
 #include <catch2/catch.hpp>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <array>
 #include <chrono>
+#include <set>
+#include <thread>
+#include <vector>
 
 #include "korehook/util/clock.hpp"
 #include "unit/fakes.hpp"
@@ -42,6 +48,70 @@ TEST_CASE("SystemRandom fills the whole buffer", "[clock]") {
   r.fill(b);
   CHECK(a != b);  // equal only with probability 2^-512
   CHECK(a != std::array<std::uint8_t, 64>{});
+}
+
+namespace {
+using Chunk = std::array<std::uint8_t, 16>;
+}
+
+TEST_CASE("SystemRandom never hands out the same bytes twice across refills", "[clock]") {
+  korehook::SystemRandom r;
+  std::set<Chunk> seen;
+  // Odd sizes so reads straddle the buffer's refills.
+  const std::size_t rounds = 3 * korehook::SystemRandom::kBufferBytes / 16;
+  for (std::size_t i = 0; i < rounds; ++i) {
+    Chunk c{};
+    r.fill(std::span(c).first(i % 3 == 0 ? 7 : 16));
+    REQUIRE(seen.insert(c).second);
+  }
+  std::vector<std::uint8_t> big(korehook::SystemRandom::kDirectBytes + 1);
+  r.fill(big);
+  CHECK(big != std::vector<std::uint8_t>(big.size()));
+}
+
+TEST_CASE("SystemRandom shared by threads serves each byte once", "[clock]") {
+  korehook::SystemRandom r;
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 2000;
+  std::vector<std::vector<Chunk>> drawn(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&r, &out = drawn[t]] {
+      out.resize(kPerThread);
+      for (Chunk& c : out) r.fill(c);
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::set<Chunk> seen;
+  for (const auto& list : drawn) {
+    for (const Chunk& c : list) REQUIRE(seen.insert(c).second);
+  }
+}
+
+TEST_CASE("SystemRandom in a forked child does not repeat the parent's buffered bytes", "[clock]") {
+  korehook::SystemRandom r;
+  Chunk first{};
+  r.fill(first);  // the buffer now holds bytes the child could copy
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    Chunk c{};
+    r.fill(c);
+    const bool ok = write(fds[1], c.data(), c.size()) == static_cast<ssize_t>(c.size());
+    _exit(ok ? 0 : 1);
+  }
+  close(fds[1]);
+  Chunk child{};
+  const ssize_t got = read(fds[0], child.data(), child.size());
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  REQUIRE(got == static_cast<ssize_t>(child.size()));
+  Chunk parent{};
+  r.fill(parent);
+  CHECK(child != parent);
 }
 
 TEST_CASE("SystemClock reports Unix milliseconds", "[clock]") {

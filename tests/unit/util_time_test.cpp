@@ -19,6 +19,19 @@ TEST_CASE("format_kore_date is UTC %Y-%m-%dT%H:%M:%SZ truncated to seconds", "[t
   CHECK(format_kore_date(-1) == "1969-12-31T23:59:59Z");
 }
 
+TEST_CASE("format_kore_date's per-second cache never serves another second", "[time]") {
+  // Same second, the next one, back to an earlier one, and either side of the epoch.
+  CHECK(format_kore_date(1795913226000) == "2026-11-29T00:47:06Z");
+  CHECK(format_kore_date(1795913226500) == "2026-11-29T00:47:06Z");
+  CHECK(format_kore_date(1795913227000) == "2026-11-29T00:47:07Z");
+  CHECK(format_kore_date(1795913226999) == "2026-11-29T00:47:06Z");
+  CHECK(format_kore_date(999) == "1970-01-01T00:00:00Z");
+  CHECK(format_kore_date(-1) == "1969-12-31T23:59:59Z");
+  CHECK(format_kore_date(-1000) == "1969-12-31T23:59:59Z");
+  CHECK(format_kore_date(-1001) == "1969-12-31T23:59:58Z");
+  CHECK(format_kore_date(0) == "1970-01-01T00:00:00Z");
+}
+
 TEST_CASE("format_rfc3339 keeps milliseconds", "[time]") {
   CHECK(format_rfc3339(1614265330123) == "2021-02-25T15:02:10.123Z");
   CHECK(format_rfc3339(946684800000) == "2000-01-01T00:00:00.000Z");

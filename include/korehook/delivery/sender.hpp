@@ -35,6 +35,9 @@ struct SendResult {
   TimeMs started_at = 0;
   std::int64_t duration_ms = 0;
   bool reused_connection = false;
+  // The TLS handshake of a new connection resumed a session of an earlier connection to the
+  // same origin (abbreviated handshake, no certificate exchange).
+  bool tls_resumed = false;
   // Milestones in ms since the attempt started, like curl's time_connect, time_appconnect and
   // time_starttransfer; absent when the attempt did not get there (or, for connect and TLS,
   // when it went over a reused connection).
@@ -59,8 +62,9 @@ struct SenderOptions {
 // Runs on one io_context thread; every call and callback happens on that thread.
 // A connection: resolve -> check every address against the address policy (SSRF guard) ->
 // try each allowed address in turn -> TLS handshake (TLS >= 1.2, SNI,
-// chain + host name verification) -> write -> read the response (bounded) -> back to the
-// pool if the response allows keep-alive. A reused connection that fails before any response
+// chain + host name verification; a session of an earlier connection to the same origin and
+// CA bundle is resumed when the server allows it) -> write -> read the response (bounded) -> back
+// to the pool if the response allows keep-alive. A reused connection that fails before any response
 // byte is retried once on a fresh connection.
 class Sender {
  public:
