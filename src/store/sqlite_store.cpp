@@ -13,6 +13,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include <boost/json.hpp>
+
 #include "korehook/model/secret_lifecycle.hpp"
 #include "store/at_rest.hpp"
 #include "store/command.hpp"
@@ -364,13 +366,29 @@ void SqliteStore::complete_attempts(std::vector<AttemptDone> results, Callback<U
   enqueue(make_op<Unit>("complete_attempts", kWrite, std::move(body), std::move(done)));
 }
 
+namespace {
+
+// The endpoint ids a claim leaves out, as the JSON array the queries read with json_each.
+std::string id_list_json(const std::vector<std::string>& ids) {
+  boost::json::array a;
+  for (const auto& id : ids) a.emplace_back(id);
+  return boost::json::serialize(a);
+}
+
+}  // namespace
+
 void SqliteStore::claim_due(TimeMs now, TimeMs due_before, int limit, TimeMs lease_until,
-                            Callback<std::vector<Work>> done) {
-  auto body = [this, now, due_before, limit, lease_until]() -> Result<std::vector<Work>> {
+                            std::vector<std::string> exclude, Callback<std::vector<Work>> done) {
+  auto body = [this, now, due_before, limit, lease_until,
+               exclude = id_list_json(exclude)]() -> Result<std::vector<Work>> {
     std::vector<Work> out;
     {
       auto row = st_->claim_due.use();
-      row.bind(lease_until).bind(now).bind(due_before).bind(std::int64_t{std::max(limit, 0)});
+      row.bind(lease_until)
+          .bind(now)
+          .bind(due_before)
+          .bind(std::int64_t{std::max(limit, 0)})
+          .bind(exclude);
       while (row.next()) out.push_back(Work{read_delivery(row), nullptr});
     }
     // RETURNING gives no order guarantee.
@@ -395,10 +413,11 @@ void SqliteStore::claim_due(TimeMs now, TimeMs due_before, int limit, TimeMs lea
   enqueue(make_op<std::vector<Work>>("claim_due", kWrite, std::move(body), std::move(done)));
 }
 
-void SqliteStore::next_unleased_due(TimeMs now, Callback<std::optional<TimeMs>> done) {
-  auto body = [this, now]() -> Result<std::optional<TimeMs>> {
+void SqliteStore::next_unleased_due(TimeMs now, std::vector<std::string> exclude,
+                                    Callback<std::optional<TimeMs>> done) {
+  auto body = [this, now, exclude = id_list_json(exclude)]() -> Result<std::optional<TimeMs>> {
     auto row = st_->next_unleased_due.use();
-    row.bind(now);
+    row.bind(now).bind(exclude);
     if (!row.next()) return std::optional<TimeMs>{};
     return std::optional<TimeMs>{row.get_int(0)};
   };

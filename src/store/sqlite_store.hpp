@@ -48,8 +48,9 @@ class SqliteStore final : public Store {
   void cancel_deliveries(std::vector<std::string> delivery_ids) override;
   void complete_attempts(std::vector<AttemptDone> results, Callback<Unit> done) override;
   void claim_due(TimeMs now, TimeMs due_before, int limit, TimeMs lease_until,
-                 Callback<std::vector<Work>> done) override;
-  void next_unleased_due(TimeMs now, Callback<std::optional<TimeMs>> done) override;
+                 std::vector<std::string> exclude, Callback<std::vector<Work>> done) override;
+  void next_unleased_due(TimeMs now, std::vector<std::string> exclude,
+                         Callback<std::optional<TimeMs>> done) override;
   void get_event(std::string account_id, std::string event_id,
                  Callback<std::optional<EventView>> done) override;
   void account_exists(std::string account_id, Callback<bool> done) override;
