@@ -8,6 +8,7 @@
 #include <limits>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 #include "korehook/route/filter.hpp"
 #include "korehook/util/time.hpp"
@@ -72,6 +73,11 @@ struct Dispatcher::Impl {
   bool cold = false;  // the store may hold unleased due work
   bool fetching = false;
   bool fetch_posted = false;
+  // Store writes of this turn of the event loop, sent as one command each by flush_writes():
+  // deliveries marked in flight, then attempt results.
+  std::vector<std::string> marks;
+  std::vector<store::AttemptDone> completions;
+  bool flush_posted = false;
   bool stopping = false;
   std::function<void()> on_stopped;
   asio::steady_timer grace_timer;
@@ -293,7 +299,8 @@ struct Dispatcher::Impl {
     ++counters.attempts;
     const int number = work.delivery.attempt_count + 1;
     const TimeMs now = clock.now_ms();
-    store.mark_in_flight({work.delivery.id});
+    marks.push_back(work.delivery.id);
+    post_flush();
     logger().debug("delivery={} endpoint={} attempt={} start", work.delivery.id, target.id, number);
 
     const store::Payload& payload = *work.payload;
@@ -376,9 +383,8 @@ struct Dispatcher::Impl {
     } else {
       switch_verdict(decision, now, work, done);
     }
-    store.complete_attempts({std::move(done)}, [](Result<Unit> r) {
-      if (!r.ok()) logger().error("recording an attempt failed: {}", r.error().message);
-    });
+    completions.push_back(std::move(done));
+    post_flush();
 
     list(key, state);
     if (stopping) {
@@ -387,6 +393,24 @@ struct Dispatcher::Impl {
     }
     pump();
     maybe_fetch();
+  }
+
+  void post_flush() {
+    if (flush_posted) return;
+    flush_posted = true;
+    asio::post(io, [this] { flush_writes(); });
+  }
+
+  // One command per kind for everything this turn produced: attempts started and finished
+  // together share the store's work (one savepoint, one queue hand-off).
+  void flush_writes() {
+    flush_posted = false;
+    if (!marks.empty()) store.mark_in_flight(std::exchange(marks, {}));
+    if (!completions.empty()) {
+      store.complete_attempts(std::exchange(completions, {}), [](Result<Unit> r) {
+        if (!r.ok()) logger().error("recording attempts failed: {}", r.error().message);
+      });
+    }
   }
 
   void switch_verdict(const retry::Decision& decision, TimeMs now, store::Work& work,
@@ -533,6 +557,7 @@ struct Dispatcher::Impl {
   }
 
   void finish_stop() {
+    flush_writes();
     grace_timer.cancel();
     if (on_stopped) {
       auto done = std::move(on_stopped);

@@ -22,6 +22,8 @@ struct StoreStats {
   std::uint64_t write_transactions = 0;  // committed `BEGIN IMMEDIATE ... COMMIT`
   std::uint64_t write_commands = 0;      // write commands that ran inside them
   std::uint64_t largest_batch = 0;       // most commands taken from the queue at once
+  // Write transactions of bookkeeping alone, committed without an fsync (with fsync on).
+  std::uint64_t relaxed_transactions = 0;
 };
 
 // One store thread owns the one connection. Public methods queue a command and return;
@@ -120,6 +122,7 @@ class SqliteStore final : public Store {
   void run_thread();
   void execute(std::vector<std::unique_ptr<Command>>& batch);
   bool run_one(Command& command);
+  void set_full_sync(bool full);  // PRAGMA synchronous FULL or NORMAL, when it changes
 
   Poster post_;
   const Clock& clock_;
@@ -138,6 +141,9 @@ class SqliteStore final : public Store {
   std::atomic<std::uint64_t> write_transactions_{0};
   std::atomic<std::uint64_t> write_commands_{0};
   std::atomic<std::uint64_t> largest_batch_{0};
+  std::atomic<std::uint64_t> relaxed_transactions_{0};
+  bool fsync_ = true;      // SqliteOptions::fsync
+  bool full_sync_ = true;  // synchronous is FULL now (store thread only)
 };
 
 // open_sqlite_store() with an injected clock (tests).

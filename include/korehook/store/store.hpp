@@ -151,7 +151,9 @@ class Store {
   // their leases are released.
   virtual void cancel_deliveries(std::vector<std::string> delivery_ids) = 0;
 
-  // Records attempts and the deliveries' new states.
+  // Records attempts and the deliveries' new states, each result on its own: a result for an
+  // unknown delivery is dropped (and logged), a repeated attempt number keeps the attempt
+  // recorded first; the others are recorded all the same.
   virtual void complete_attempts(std::vector<AttemptDone> results, Callback<Unit> done) = 0;
 
   // Leases up to `limit` deliveries that are pending or in_flight, not leased (lease_until
