@@ -31,8 +31,8 @@ TEST_CASE("isolation: a dead endpoint's backlog does not stall a healthy endpoin
 
   std::vector<std::string> dead_events;
   for (int i = 0; i < 40; ++i) {
-    dead_events.push_back(submit_event(daemon, R"({"type":"dead.x","data":{"n":)" +
-                                                   std::to_string(i) + "}}"));
+    dead_events.push_back(
+        submit_event(daemon, R"({"type":"dead.x","data":{"n":)" + std::to_string(i) + "}}"));
   }
   std::vector<std::string> ok_events;
   for (int i = 0; i < 40; ++i) {

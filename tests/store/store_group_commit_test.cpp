@@ -124,9 +124,8 @@ TEST_CASE("store: bookkeeping alone commits without an fsync; appends and API wr
   const std::string path = dir.file("k.db");
   {
     auto store = open_store(path, /*fsync=*/true);
-    REQUIRE(
-        append(*store, {make_new_event(make_event("evt_1"), {make_delivery("dlv_1", "evt_1")})})
-            .ok());
+    REQUIRE(append(*store, {make_new_event(make_event("evt_1"), {make_delivery("dlv_1", "evt_1")})})
+                .ok());
     CHECK(store->stats().relaxed_transactions == 0);
 
     auto claimed = claim(*store, 1000, 1000, 10, 5000);
@@ -145,9 +144,8 @@ TEST_CASE("store: bookkeeping alone commits without an fsync; appends and API wr
     CHECK(after_bookkeeping.relaxed_transactions >= 2);  // the mark may share a transaction
 
     // An append in the same batch as bookkeeping, or alone, is durable: not counted.
-    REQUIRE(
-        append(*store, {make_new_event(make_event("evt_2"), {make_delivery("dlv_2", "evt_2")})})
-            .ok());
+    REQUIRE(append(*store, {make_new_event(make_event("evt_2"), {make_delivery("dlv_2", "evt_2")})})
+                .ok());
     const StoreStats after_append = store->stats();
     CHECK(after_append.write_transactions == after_bookkeeping.write_transactions + 1);
     CHECK(after_append.relaxed_transactions == after_bookkeeping.relaxed_transactions);
