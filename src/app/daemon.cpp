@@ -120,6 +120,7 @@ class Daemon {
     dispatch_options.memory_per_endpoint = config_.delivery.memory_per_endpoint > 0
                                                ? config_.delivery.memory_per_endpoint
                                                : std::max(1, config_.delivery.memory_queue / 4);
+    dispatch_options.max_in_flight_total = config_.delivery.max_in_flight;
     dispatch_options.callback = callback_target(config_);
     dispatcher_.emplace(io_, *store_, *sender_, clock_, random_, dispatch_options);
 

@@ -163,13 +163,16 @@ void read_secrets(const Value& v, Config::Secrets& secrets) {
 }
 
 void read_delivery(const Value& v, Config::Delivery& delivery) {
-  const Mapping m = v.mapping({"shutdown_grace", "memory_queue", "memory_per_endpoint"});
+  const Mapping m =
+      v.mapping({"shutdown_grace", "memory_queue", "memory_per_endpoint", "max_in_flight"});
   // Zero is meaningful here: stop without waiting for in-flight attempts.
   if (auto x = m.get("shutdown_grace")) delivery.shutdown_grace = x->duration(true);
   if (auto x = m.get("memory_queue"))
     delivery.memory_queue = static_cast<int>(x->integer(16, 1'000'000));
   if (auto x = m.get("memory_per_endpoint"))
     delivery.memory_per_endpoint = static_cast<int>(x->integer(1, delivery.memory_queue));
+  if (auto x = m.get("max_in_flight"))
+    delivery.max_in_flight = static_cast<int>(x->integer(1, 100'000));
 }
 
 void read_log(const Value& v, Config::Log& log) {

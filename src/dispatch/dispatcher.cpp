@@ -209,10 +209,14 @@ struct Dispatcher::Impl {
     return false;
   }
 
+  bool at_total_limit() const {
+    return in_flight >= static_cast<std::size_t>(options.max_in_flight_total);
+  }
+
   void pump() {
     std::size_t rounds = ready_targets.size();
     const TimeMs now = clock.now_ms();
-    while (!stopping && rounds-- > 0) {
+    while (!stopping && rounds-- > 0 && !at_total_limit()) {
       std::string key = std::move(ready_targets.front());
       ready_targets.pop_front();
       auto& state = states[key];
@@ -225,6 +229,11 @@ struct Dispatcher::Impl {
         continue;
       }
       while (state.in_flight < target->max_in_flight && !state.ready.empty()) {
+        if (at_total_limit()) {
+          // Its turn comes again when an attempt completes (at the back: round robin).
+          list(key, state);
+          break;
+        }
         if (!take_token(key, *target, state, now)) break;  // listed again by the rate timer
         store::Work work = std::move(state.ready.front());
         state.ready.pop_front();

@@ -51,5 +51,42 @@ TEST_CASE("isolation: a dead endpoint's backlog does not stall a healthy endpoin
   CHECK(dead.connections_accepted() >= 1);
 }
 
+TEST_CASE("isolation: delivery.max_in_flight bounds the attempts in flight over all endpoints",
+          "[delivery][isolation]") {
+  Fixture f;
+  f.receiver().set_handler([](const ReceivedRequest&) { return Reply::hang(); });
+  std::vector<EndpointYaml> eps;
+  for (const char* id : {"ep_a", "ep_b", "ep_c"}) {
+    EndpointYaml ep = endpoint(id, f.receiver_url(std::string("/") + id));
+    ep.extra = "    max_in_flight: 4\n    read_timeout: 30s\n";
+    eps.push_back(ep);
+  }
+  std::string yaml = f.yaml(eps);
+  const std::string grace = "  shutdown_grace: 5s\n";
+  REQUIRE(yaml.find(grace) != std::string::npos);
+  yaml.insert(yaml.find(grace) + grace.size(), "  max_in_flight: 2\n");
+  Daemon daemon(yaml);
+  daemon.start();
+
+  // 4 events x 3 endpoints: 12 deliveries, each endpoint allowing 4 at once.
+  std::vector<std::string> events;
+  for (int i = 0; i < 4; ++i)
+    events.push_back(submit_event(daemon, R"({"type":"sim.x","data":{"n":1}})"));
+  REQUIRE(f.receiver().wait_for_requests(2, 10s));
+  // The receiver never answers: had the limit not held, more would have arrived by now.
+  CHECK_FALSE(f.receiver().wait_for_requests(3, 1s));
+  CHECK(f.receiver().request_count() == 2);
+
+  // Answered from now on: every delivery goes through, two at a time.
+  f.receiver().set_handler([](const ReceivedRequest&) { return Reply{}; });
+  f.receiver().close_connections();
+  for (const auto& id : events) {
+    const auto event = wait_for_event(
+        daemon, id, [](const auto& e) { return all_delivered(e); }, 20s);
+    INFO("event: " << boost::json::serialize(event));
+    CHECK(all_delivered(event));
+  }
+}
+
 }  // namespace
 }  // namespace korehook::testing

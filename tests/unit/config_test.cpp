@@ -100,6 +100,7 @@ delivery:
   shutdown_grace: 0s
   memory_queue: 16
   memory_per_endpoint: 5
+  max_in_flight: 7
 log:
   level: debug
 endpoints:
@@ -144,6 +145,7 @@ endpoints:
   CHECK(c.delivery.shutdown_grace == Millis(0));
   CHECK(c.delivery.memory_queue == 16);
   CHECK(c.delivery.memory_per_endpoint == 5);
+  CHECK(c.delivery.max_in_flight == 7);
   CHECK(c.log.level == "debug");
 
   REQUIRE(c.endpoints.size() == 1);

@@ -80,6 +80,9 @@ struct Config {
     // Deliveries of one endpoint held in memory, about (so that a dead endpoint cannot fill
     // memory); 0: a quarter of memory_queue.
     int memory_per_endpoint = 0;
+    // Attempts in flight at once over all endpoints and callbacks: bounds the connections
+    // (and their TLS buffers) whatever the number of endpoints.
+    int max_in_flight = 256;
   } delivery;
 
   struct Log {
