@@ -168,14 +168,15 @@ CREATE TABLE rules(
 );
 CREATE INDEX rules_destination ON rules(destination_id);
 
--- Small and short-lived: a row lives about one linger (batch.linger) after its event.
+-- Small and short-lived: a row lives about one linger (batch.linger) after its event. A
+-- rowid table: the rowid keeps the acceptance order, which batches made after a restart keep.
 CREATE TABLE stream_pending(
   event_id       TEXT NOT NULL REFERENCES events(id),
   destination_id TEXT NOT NULL,
   schema_version TEXT,
   created_at     INTEGER NOT NULL,
-  PRIMARY KEY(event_id, destination_id)
-) WITHOUT ROWID;
+  UNIQUE(event_id, destination_id)
+);
 )sql");
 }
 

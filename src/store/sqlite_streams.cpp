@@ -98,7 +98,7 @@ SqliteStore::StreamStatements::StreamStatements(sqlite::Database& db)
       all_pending(db,
                   "SELECT p.event_id, p.destination_id, e.account_id, e.type, e.created_at "
                   "FROM stream_pending p JOIN events e ON e.id = p.event_id "
-                  "ORDER BY p.created_at, p.event_id"),
+                  "ORDER BY p.rowid"),
       take_pending(db,
                    "SELECT p.schema_version, e.created_at, e.type, e.content_type, e.body "
                    "FROM stream_pending p JOIN events e ON e.id = p.event_id "
