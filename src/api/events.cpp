@@ -109,6 +109,9 @@ store::NewEvent make_new_event(Context& ctx, Submitted submitted, TimeMs now) {
     for (const dispatch::Target* target : ctx.dispatcher.route(event.account_id, event.type)) {
       add(target->id);
     }
+    // Each destination a rule routes it to gets its own delivery, through a batch.
+    if (ctx.options.streams)
+      item.streams = ctx.options.streams->route(event.account_id, event.type);
   }
   return item;
 }
@@ -139,9 +142,16 @@ void append(Context& ctx, std::vector<Submitted> submitted,
     n += items.back().deliveries.size();
   }
   const bool leased = n > 0 && ctx.dispatcher.reserve(n);
-  // Work to hand over after the commit, per event.
+  // Work to hand over after the commit, per event; and its pending stream rows.
   auto work = std::make_shared<std::vector<std::vector<store::Work>>>();
+  auto streams = std::make_shared<std::vector<std::vector<store::StreamPending>>>();
   for (auto& item : items) {
+    std::vector<store::StreamPending> pending;
+    for (const auto& t : item.streams) {
+      pending.push_back(store::StreamPending{item.event.id, t.destination_id, item.event.account_id,
+                                             item.event.type, now});
+    }
+    streams->push_back(std::move(pending));
     item.lease_until = leased ? store::kLeaseHeld : 0;
     const EventRecord& e = item.event;
     auto payload = std::make_shared<store::Payload>(
@@ -151,14 +161,19 @@ void append(Context& ctx, std::vector<Submitted> submitted,
     work->push_back(std::move(w));
   }
   ctx.store.append_events(std::move(items),
-                          [&ctx, work, leased, n, done = std::move(done)](
+                          [&ctx, work, streams, leased, n, done = std::move(done)](
                               Result<std::vector<store::AppendResult>> result) mutable {
                             std::vector<store::Work> accepted;
+                            std::vector<store::StreamPending> pending;
                             if (result.ok()) {
                               for (std::size_t i = 0; i < result->size(); ++i) {
                                 if (!(*result)[i].created) continue;
                                 for (auto& w : (*work)[i]) accepted.push_back(std::move(w));
+                                for (auto& p : (*streams)[i]) pending.push_back(std::move(p));
                               }
+                            }
+                            if (!pending.empty() && ctx.options.streams) {
+                              ctx.options.streams->add(std::move(pending));
                             }
                             if (leased) {
                               ctx.dispatcher.release_reservation(n - accepted.size());
