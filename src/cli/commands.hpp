@@ -29,5 +29,7 @@ void register_stream_commands(std::vector<CommandSpec>& out);  // destinations, 
 Result<std::pair<std::string, std::string>> parse_header(std::string_view text);
 // The answer of a test event (stream_commands.cpp): "Test event delivered ..." or what failed.
 std::string render_test_result(const boost::json::value& answer);
+// Whether that answer reports success ("success": true).
+bool test_succeeded(const boost::json::value& answer);
 
 }  // namespace korehook::cli

@@ -472,6 +472,7 @@ void register_endpoint_commands(std::vector<CommandSpec>& out) {
       .flags = {kAccountFlag},
       .build = build_test,
       .render = render_test_result,
+      .succeeded = test_succeeded,
   });
 }
 

@@ -324,6 +324,11 @@ std::vector<FlagSpec> rule_flags(bool create) {
 
 }  // namespace
 
+bool test_succeeded(const json::value& answer) {
+  const json::value* success = member(answer, "success");
+  return success && success->is_bool() && success->get_bool();
+}
+
 std::string render_test_result(const json::value& answer) {
   const json::value* success = member(answer, "success");
   if (success && success->is_bool() && success->get_bool()) {
@@ -402,6 +407,7 @@ void register_stream_commands(std::vector<CommandSpec>& out) {
       .flags = {kAccountFlag},
       .build = build_destination_test,
       .render = render_test_result,
+      .succeeded = test_succeeded,
   });
   out.push_back(CommandSpec{
       .path = "rules list",

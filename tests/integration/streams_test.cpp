@@ -448,6 +448,18 @@ TEST_CASE("streams: the CLI manages destinations and rules and sends test events
 
   auto missing = d.cli({"destinations", "test", "dst_none"});
   CHECK(missing.exit_code != 0);
+
+  // A failed test event is exit status 1, for humans and scripts alike.
+  ClosedPort closed;
+  REQUIRE(d.cli({"destinations", "create", "--id", "dst_down", "--name", "down", "--url",
+                 "https://localhost:" + std::to_string(closed.port()) + "/x"})
+              .exit_code == 0);
+  auto down = d.cli({"destinations", "test", "dst_down"});
+  CHECK(down.exit_code == 1);
+  CHECK_THAT(down.out, Catch::Contains("Test event failed: connect"));
+  auto down_json = d.cli({"--json", "destinations", "test", "dst_down"});
+  CHECK(down_json.exit_code == 1);
+  CHECK(parse_json(down_json.out).at("error") == "connect");
 }
 
 }  // namespace korehook::testing
