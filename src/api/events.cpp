@@ -136,12 +136,12 @@ void append(Context& ctx, std::vector<Submitted> submitted,
   const TimeMs now = ctx.clock.now_ms();
   std::vector<store::NewEvent> items;
   items.reserve(submitted.size());
-  std::size_t n = 0;
+  std::vector<std::string> targets;  // the endpoint id of every delivery, for the reservation
   for (auto& s : submitted) {
     items.push_back(make_new_event(ctx, std::move(s), now));
-    n += items.back().deliveries.size();
+    for (const auto& d : items.back().deliveries) targets.push_back(d.endpoint_id);
   }
-  const bool leased = n > 0 && ctx.dispatcher.reserve(n);
+  const bool leased = !targets.empty() && ctx.dispatcher.reserve(targets);
   // Work to hand over after the commit, per event; and its pending stream rows.
   auto work = std::make_shared<std::vector<std::vector<store::Work>>>();
   auto streams = std::make_shared<std::vector<std::vector<store::StreamPending>>>();
@@ -161,22 +161,29 @@ void append(Context& ctx, std::vector<Submitted> submitted,
     work->push_back(std::move(w));
   }
   ctx.store.append_events(std::move(items),
-                          [&ctx, work, streams, leased, n, done = std::move(done)](
+                          [&ctx, work, streams, leased, done = std::move(done)](
                               Result<std::vector<store::AppendResult>> result) mutable {
                             std::vector<store::Work> accepted;
+                            std::vector<std::string> unused;  // reserved, not created
                             std::vector<store::StreamPending> pending;
-                            if (result.ok()) {
-                              for (std::size_t i = 0; i < result->size(); ++i) {
-                                if (!(*result)[i].created) continue;
-                                for (auto& w : (*work)[i]) accepted.push_back(std::move(w));
+                            for (std::size_t i = 0; i < work->size(); ++i) {
+                              const bool created = result.ok() && (*result)[i].created;
+                              if (created) {
                                 for (auto& p : (*streams)[i]) pending.push_back(std::move(p));
+                              }
+                              for (auto& w : (*work)[i]) {
+                                if (created) {
+                                  accepted.push_back(std::move(w));
+                                } else {
+                                  unused.push_back(w.delivery.endpoint_id);
+                                }
                               }
                             }
                             if (!pending.empty() && ctx.options.streams) {
                               ctx.options.streams->add(std::move(pending));
                             }
                             if (leased) {
-                              ctx.dispatcher.release_reservation(n - accepted.size());
+                              ctx.dispatcher.release_reservation(unused);
                               // accept() releases the rest of the reservation.
                               if (!accepted.empty()) ctx.dispatcher.accept(std::move(accepted));
                             } else if (!accepted.empty()) {

@@ -131,6 +131,9 @@ class Daemon {
 
     dispatch::DispatcherOptions dispatch_options;
     dispatch_options.memory_queue = config_.delivery.memory_queue;
+    dispatch_options.memory_per_endpoint = config_.delivery.memory_per_endpoint > 0
+                                               ? config_.delivery.memory_per_endpoint
+                                               : std::max(1, config_.delivery.memory_queue / 4);
     dispatch_options.callback = callback_target(config_);
     dispatcher_.emplace(io_, *store_, *sender_, clock_, random_, dispatch_options);
     streams_.emplace(io_, *store_, *dispatcher_, clock_, random_, config_.streams);

@@ -163,11 +163,13 @@ void read_secrets(const Value& v, Config::Secrets& secrets) {
 }
 
 void read_delivery(const Value& v, Config::Delivery& delivery) {
-  const Mapping m = v.mapping({"shutdown_grace", "memory_queue"});
+  const Mapping m = v.mapping({"shutdown_grace", "memory_queue", "memory_per_endpoint"});
   // Zero is meaningful here: stop without waiting for in-flight attempts.
   if (auto x = m.get("shutdown_grace")) delivery.shutdown_grace = x->duration(true);
   if (auto x = m.get("memory_queue"))
     delivery.memory_queue = static_cast<int>(x->integer(16, 1'000'000));
+  if (auto x = m.get("memory_per_endpoint"))
+    delivery.memory_per_endpoint = static_cast<int>(x->integer(1, delivery.memory_queue));
 }
 
 void read_log(const Value& v, Config::Log& log) {

@@ -7,6 +7,8 @@
 #include <deque>
 #include <limits>
 #include <unordered_map>
+#include <unordered_set>
+#include <utility>
 
 #include "korehook/route/filter.hpp"
 #include "korehook/util/time.hpp"
@@ -60,9 +62,22 @@ struct Dispatcher::Impl {
 
   std::size_t in_memory = 0;  // ready + scheduled + in flight
   std::size_t reserved = 0;
+  // Per store-level target (endpoint id, "" for callbacks): deliveries held in memory plus
+  // room reserved for new ones. One target may hold about options.memory_per_endpoint, so a
+  // dead endpoint cannot fill memory and starve the others.
+  std::unordered_map<std::string, std::size_t> held;
+  // Targets left out of the last claim because they held enough: the store may keep due work
+  // for them, claimed once they have drained to a quarter of their share.
+  std::unordered_set<std::string> excluded;
   std::size_t in_flight = 0;
   bool cold = false;  // the store may hold unleased due work
   bool fetching = false;
+  bool fetch_posted = false;
+  // Store writes of this turn of the event loop, sent as one command each by flush_writes():
+  // deliveries marked in flight, then attempt results.
+  std::vector<std::string> marks;
+  std::vector<store::AttemptDone> completions;
+  bool flush_posted = false;
   bool stopping = false;
   std::function<void()> on_stopped;
   asio::steady_timer grace_timer;
@@ -102,6 +117,34 @@ struct Dispatcher::Impl {
     return it == targets.end() ? nullptr : &it->second;
   }
 
+  // `n` deliveries of `bucket` are in memory now (or room is reserved for them).
+  void hold(const std::string& bucket, std::size_t n = 1, bool reservation = false) {
+    (reservation ? reserved : in_memory) += n;
+    held[bucket] += n;
+  }
+
+  // `n` deliveries of `bucket` left memory (or their reservation was released). A target that
+  // was left out of claims and has drained far enough gets claimed for again.
+  void unhold(const std::string& bucket, std::size_t n = 1, bool reservation = false) {
+    (reservation ? reserved : in_memory) -= n;
+    auto it = held.find(bucket);
+    it->second -= n;
+    const std::size_t left = it->second;
+    if (left == 0) held.erase(it);
+    if (!excluded.empty() && left <= share() / 4 && excluded.erase(bucket) > 0) {
+      cold = true;
+      if (!fetch_posted) {
+        fetch_posted = true;
+        asio::post(io, [this] {
+          fetch_posted = false;
+          maybe_fetch();
+        });
+      }
+    }
+  }
+
+  std::size_t share() const { return static_cast<std::size_t>(options.memory_per_endpoint); }
+
   // Memory no longer holds `work`: its endpoint is disabled, and the store has parked it.
   // (The store keeps it leased; enabling the endpoint releases it.) One race is left: a
   // delivery appended while its endpoint was being disabled keeps the in-memory lease
@@ -109,7 +152,7 @@ struct Dispatcher::Impl {
   void forget(const store::Work& work, std::string_view why) {
     logger().debug("delivery={} endpoint={} leaves memory: {}", work.delivery.id,
                    work.delivery.endpoint_id, why);
-    --in_memory;
+    unhold(work.delivery.endpoint_id);
   }
 
   void make_ready(store::Work work) {
@@ -121,7 +164,7 @@ struct Dispatcher::Impl {
       logger().warn("delivery={} endpoint={} cancelled: endpoint does not exist", work.delivery.id,
                     work.delivery.endpoint_id);
       store.cancel_deliveries({work.delivery.id});
-      --in_memory;
+      unhold(work.delivery.endpoint_id);
       return;
     }
     if (!target->enabled) return forget(work, "endpoint disabled");
@@ -256,7 +299,8 @@ struct Dispatcher::Impl {
     ++counters.attempts;
     const int number = work.delivery.attempt_count + 1;
     const TimeMs now = clock.now_ms();
-    store.mark_in_flight({work.delivery.id});
+    marks.push_back(work.delivery.id);
+    post_flush();
     logger().debug("delivery={} endpoint={} attempt={} start", work.delivery.id, target.id, number);
 
     const store::Payload& payload = *work.payload;
@@ -339,9 +383,8 @@ struct Dispatcher::Impl {
     } else {
       switch_verdict(decision, now, work, done);
     }
-    store.complete_attempts({std::move(done)}, [](Result<Unit> r) {
-      if (!r.ok()) logger().error("recording an attempt failed: {}", r.error().message);
-    });
+    completions.push_back(std::move(done));
+    post_flush();
 
     list(key, state);
     if (stopping) {
@@ -352,18 +395,36 @@ struct Dispatcher::Impl {
     maybe_fetch();
   }
 
+  void post_flush() {
+    if (flush_posted) return;
+    flush_posted = true;
+    asio::post(io, [this] { flush_writes(); });
+  }
+
+  // One command per kind for everything this turn produced: attempts started and finished
+  // together share the store's work (one savepoint, one queue hand-off).
+  void flush_writes() {
+    flush_posted = false;
+    if (!marks.empty()) store.mark_in_flight(std::exchange(marks, {}));
+    if (!completions.empty()) {
+      store.complete_attempts(std::exchange(completions, {}), [](Result<Unit> r) {
+        if (!r.ok()) logger().error("recording attempts failed: {}", r.error().message);
+      });
+    }
+  }
+
   void switch_verdict(const retry::Decision& decision, TimeMs now, store::Work& work,
                       store::AttemptDone& done) {
     switch (decision.verdict) {
       case retry::Verdict::kDelivered:
         done.new_state = DeliveryState::kDelivered;
         ++counters.delivered;
-        --in_memory;
+        unhold(work.delivery.endpoint_id);
         break;
       case retry::Verdict::kGiveUp:
         done.new_state = DeliveryState::kFailed;
         ++counters.failed;
-        --in_memory;
+        unhold(work.delivery.endpoint_id);
         logger().warn("delivery={} endpoint={} failed after {} attempts", work.delivery.id,
                       work.delivery.endpoint_id, done.attempt.number);
         break;
@@ -377,7 +438,7 @@ struct Dispatcher::Impl {
           schedule(std::move(work));
         } else {
           done.lease_until = 0;  // back to the store; claimed again when due
-          --in_memory;
+          unhold(work.delivery.endpoint_id);
           arm_cold_timer(decision.next_attempt_at);
         }
         break;
@@ -444,42 +505,59 @@ struct Dispatcher::Impl {
     // Wait for a worthwhile batch unless memory is nearly empty.
     const auto cap = static_cast<std::size_t>(options.memory_queue);
     if (free == 0 || (free < cap / 4 && in_memory > 0)) return;
+    // Targets holding half their share or more are left out; one claim takes at most one
+    // share, so a target holds about 1.5 shares at most.
+    std::vector<std::string> exclude;
+    for (const auto& [bucket, n] : held) {
+      if (n >= share() / 2) exclude.push_back(bucket);
+    }
     fetching = true;
     cold = false;
     const TimeMs now = clock.now_ms();
-    const int limit = static_cast<int>(free);
-    store.claim_due(now, now + options.horizon.count(), limit, kHeld,
-                    [this, limit](Result<std::vector<store::Work>> claimed) {
-                      fetching = false;
-                      if (!claimed.ok()) {
-                        logger().error("claiming due deliveries failed: {}",
-                                       claimed.error().message);
-                        arm_cold_timer(clock.now_ms() + options.horizon.count() / 2 + 1'000);
-                        return;
-                      }
-                      const TimeMs now = clock.now_ms();
-                      const bool maybe_more = static_cast<int>(claimed->size()) == limit;
-                      for (auto& work : *claimed) {
-                        ++in_memory;
-                        if (stopping) continue;  // stays leased; recovered at the next start
-                        if (work.delivery.next_attempt_at <= now) {
-                          make_ready(std::move(work));
-                        } else {
-                          schedule(std::move(work));
-                        }
-                      }
-                      if (maybe_more) cold = true;
-                      if (!maybe_more && !cold) {
-                        store.next_unleased_due(now, [this](Result<std::optional<TimeMs>> next) {
-                          if (next.ok() && next->has_value()) arm_cold_timer(**next);
-                        });
-                      }
-                      pump();
-                      maybe_fetch();
-                    });
+    const int limit = static_cast<int>(std::min(free, share()));
+    store.claim_due(
+        now, now + options.horizon.count(), limit, kHeld, exclude,
+        [this, limit, exclude](Result<std::vector<store::Work>> claimed) {
+          fetching = false;
+          if (!claimed.ok()) {
+            logger().error("claiming due deliveries failed: {}", claimed.error().message);
+            arm_cold_timer(clock.now_ms() + options.horizon.count() / 2 + 1'000);
+            return;
+          }
+          const TimeMs now = clock.now_ms();
+          const bool maybe_more = static_cast<int>(claimed->size()) == limit;
+          for (auto& work : *claimed) {
+            hold(work.delivery.endpoint_id);
+            if (stopping) continue;  // stays leased; recovered at the next start
+            if (work.delivery.next_attempt_at <= now) {
+              make_ready(std::move(work));
+            } else {
+              schedule(std::move(work));
+            }
+          }
+          // The store may hold due work for the targets left out; they are claimed for
+          // again when they drain (unhold) - unless they drained while the claim ran.
+          for (const auto& bucket : exclude) {
+            auto it = held.find(bucket);
+            if (it != held.end() && it->second > share() / 4) {
+              excluded.insert(bucket);
+            } else {
+              cold = true;
+            }
+          }
+          if (maybe_more) cold = true;
+          if (!cold) {
+            store.next_unleased_due(now, exclude, [this](Result<std::optional<TimeMs>> next) {
+              if (next.ok() && next->has_value()) arm_cold_timer(**next);
+            });
+          }
+          pump();
+          maybe_fetch();
+        });
   }
 
   void finish_stop() {
+    flush_writes();
     grace_timer.cancel();
     if (on_stopped) {
       auto done = std::move(on_stopped);
@@ -571,17 +649,28 @@ void Dispatcher::set_signing_keys(std::map<std::string, sign::SigningKeys> keys)
   impl_->keys = std::move(keys);
 }
 
-bool Dispatcher::reserve(std::size_t n) {
-  if (impl_->stopping || impl_->room() < n) return false;
-  impl_->reserved += n;
+bool Dispatcher::reserve(const std::vector<std::string>& endpoint_ids) {
+  if (impl_->stopping || impl_->room() < endpoint_ids.size()) return false;
+  std::unordered_map<std::string, std::size_t> wanted;
+  for (const auto& id : endpoint_ids) ++wanted[id];
+  for (const auto& [id, n] : wanted) {
+    auto it = impl_->held.find(id);
+    const std::size_t now = it == impl_->held.end() ? 0 : it->second;
+    if (now + n > impl_->share()) return false;
+  }
+  for (const auto& [id, n] : wanted) impl_->hold(id, n, true);
   return true;
 }
 
-void Dispatcher::release_reservation(std::size_t n) { impl_->reserved -= n; }
+void Dispatcher::release_reservation(const std::vector<std::string>& endpoint_ids) {
+  for (const auto& id : endpoint_ids) impl_->unhold(id, 1, true);
+}
 
 void Dispatcher::accept(std::vector<store::Work> work) {
-  impl_->reserved -= work.size();
-  impl_->in_memory += work.size();
+  for (auto& w : work) {
+    impl_->unhold(w.delivery.endpoint_id, 1, true);
+    impl_->hold(w.delivery.endpoint_id);
+  }
   for (auto& w : work) {
     if (impl_->stopping) continue;  // leased; recovered at the next start
     impl_->make_ready(std::move(w));

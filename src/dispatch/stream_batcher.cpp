@@ -117,14 +117,14 @@ struct StreamBatcher::Impl {
       g.entries.pop_front();
     }
     counters.pending -= n;
-    const bool leased = dispatcher.reserve(1);
+    const bool leased = dispatcher.reserve({g.destination_id});
     b.lease_until = leased ? store::kLeaseHeld : 0;
     auto key = std::make_pair(g.destination_id, g.type);
     const std::string batch_id = b.batch_id;
     store.create_stream_batch(std::move(b), [this, key, leased, batch_id, taken = std::move(taken)](
                                                 Result<store::StreamBatchResult> r) mutable {
       if (!r.ok()) {
-        if (leased) dispatcher.release_reservation(1);
+        if (leased) dispatcher.release_reservation({key.first});
         logger().error("batch destination={} type={} failed, retried after linger: {}", key.first,
                        key.second, r.error().message);
         Group& g = groups[key];
@@ -150,7 +150,7 @@ struct StreamBatcher::Impl {
           dispatcher.notify_stored();
         }
       } else if (leased) {
-        dispatcher.release_reservation(1);
+        dispatcher.release_reservation({key.first});
       }
     });
   }

@@ -23,13 +23,25 @@ inline Error to_error(const sqlite::SqliteError& e) {
   return store_error(e.what());
 }
 
+// What a command does to the database, which decides how its transaction commits.
+enum class Access {
+  kRead,
+  kWrite,  // durable: its transaction is fsync'd before the caller hears of it
+  // The dispatcher's bookkeeping (claims, attempt results, in-flight marks): a transaction of
+  // such commands only commits with synchronous=NORMAL (no fsync of its own; the next durable
+  // commit or a checkpoint syncs it). A power loss can undo the last of them, which at worst
+  // sends a delivery again: at-least-once allows it.
+  kBookkeeping,
+};
+
 class SqliteStore::Command {
  public:
-  Command(const char* name, bool writes) : name_(name), writes_(writes) {}
+  Command(const char* name, Access access) : name_(name), access_(access) {}
   virtual ~Command() = default;
 
   const char* name() const { return name_; }
-  bool writes() const { return writes_; }
+  bool writes() const { return access_ != Access::kRead; }
+  bool durable() const { return access_ == Access::kWrite; }
 
   // Runs inside the open transaction; false when the command failed and whatever it changed
   // must be undone. May throw SqliteError.
@@ -41,7 +53,7 @@ class SqliteStore::Command {
 
  private:
   const char* name_;
-  bool writes_;
+  Access access_;
 };
 
 enum class Completion {
@@ -52,8 +64,8 @@ enum class Completion {
 template <class T, class Body>
 class Op final : public SqliteStore::Command {
  public:
-  Op(const char* name, bool writes, Body body, Callback<T> done, Completion completion)
-      : Command(name, writes),
+  Op(const char* name, Access access, Body body, Callback<T> done, Completion completion)
+      : Command(name, access),
         body_(std::move(body)),
         done_(std::move(done)),
         completion_(completion) {}
@@ -88,13 +100,14 @@ class Op final : public SqliteStore::Command {
 };
 
 template <class T, class Body>
-std::unique_ptr<SqliteStore::Command> make_op(const char* name, bool writes, Body body,
+std::unique_ptr<SqliteStore::Command> make_op(const char* name, Access access, Body body,
                                               Callback<T> done,
                                               Completion completion = Completion::kPost) {
-  return std::make_unique<Op<T, Body>>(name, writes, std::move(body), std::move(done), completion);
+  return std::make_unique<Op<T, Body>>(name, access, std::move(body), std::move(done), completion);
 }
 
-inline constexpr bool kWrite = true;
-inline constexpr bool kRead = false;
+inline constexpr Access kWrite = Access::kWrite;
+inline constexpr Access kRead = Access::kRead;
+inline constexpr Access kBookkeeping = Access::kBookkeeping;
 
 }  // namespace korehook::store

@@ -4,21 +4,25 @@
 
 namespace korehook::store::queries {
 
-// ?1 lease_until, ?2 now, ?3 due_before, ?4 limit. The subquery walks the partial index
-// deliveries_due (pending and in-flight rows only) in due order, so the backlog of finished
-// deliveries is never read. RETURNING gives no order: the caller sorts.
+// ?1 lease_until, ?2 now, ?3 due_before, ?4 limit, ?5 JSON array of endpoint ids left out.
+// The subquery walks the partial index deliveries_due (pending and in-flight rows only) in due
+// order, so the backlog of finished deliveries is never read; it skips the rows of endpoints
+// left out (the dispatcher leaves out those holding their share of memory). RETURNING gives
+// no order: the caller sorts.
 inline constexpr const char* kClaimDue =
     "UPDATE deliveries SET lease_until = ?1, updated_at = ?2 "
     "WHERE rowid IN (SELECT rowid FROM deliveries "
     "WHERE state IN (0, 1) AND next_attempt_at <= ?3 AND lease_until <= ?2 "
+    "AND endpoint_id NOT IN (SELECT value FROM json_each(?5)) "
     "ORDER BY next_attempt_at LIMIT ?4) "
     "RETURNING id, event_id, endpoint_id, token, state, attempt_count, cycle_start, "
     "next_attempt_at, created_at, updated_at";
 
-// ?1 now.
+// ?1 now, ?2 JSON array of endpoint ids left out.
 inline constexpr const char* kNextUnleasedDue =
     "SELECT next_attempt_at FROM deliveries "
     "WHERE state IN (0, 1) AND lease_until <= ?1 "
+    "AND endpoint_id NOT IN (SELECT value FROM json_each(?2)) "
     "ORDER BY next_attempt_at LIMIT 1";
 
 // ?1 now. In-flight deliveries become pending and due now; every lease is dropped.

@@ -418,7 +418,8 @@ void SqliteStore::set_endpoint_failing_since(std::string id, TimeMs since) {
     st_->set_failing_since.use().bind(since).bind(id).exec();
     return Unit{};
   };
-  enqueue(make_op<Unit>("set_endpoint_failing_since", kWrite, std::move(body), Callback<Unit>{}));
+  enqueue(
+      make_op<Unit>("set_endpoint_failing_since", kBookkeeping, std::move(body), Callback<Unit>{}));
 }
 
 }  // namespace korehook::store

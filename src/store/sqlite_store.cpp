@@ -13,6 +13,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include <boost/json.hpp>
+
 #include "korehook/model/secret_lifecycle.hpp"
 #include "store/at_rest.hpp"
 #include "store/command.hpp"
@@ -82,6 +84,8 @@ SqliteStore::SqliteStore(const SqliteOptions& options, Poster post, const Clock&
       throw std::runtime_error("cannot switch to WAL mode (journal_mode is '" + mode + "')");
     }
     db_->exec(options.fsync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+    fsync_ = options.fsync;
+    full_sync_ = options.fsync;
     db_->exec("PRAGMA foreign_keys = ON");
     int version = migrate(*db_, clock_.now_ms());
     if (options.secrets_key) {
@@ -127,7 +131,8 @@ void SqliteStore::close() {
 }
 
 StoreStats SqliteStore::stats() const {
-  return StoreStats{write_transactions_.load(), write_commands_.load(), largest_batch_.load()};
+  return StoreStats{write_transactions_.load(), write_commands_.load(), largest_batch_.load(),
+                    relaxed_transactions_.load()};
 }
 
 void SqliteStore::enqueue(std::unique_ptr<Command> command) {
@@ -187,6 +192,10 @@ bool SqliteStore::run_one(Command& command) {
 void SqliteStore::execute(std::vector<std::unique_ptr<Command>>& batch) {
   const bool writes =
       std::any_of(batch.begin(), batch.end(), [](const auto& c) { return c->writes(); });
+  // Bookkeeping alone does not wait for an fsync (Access::kBookkeeping).
+  const bool durable =
+      std::any_of(batch.begin(), batch.end(), [](const auto& c) { return c->durable(); });
+  if (writes && fsync_) set_full_sync(durable);
   // Every command in [from, to) that has not failed on its own (and keeps its own error)
   // is failed with `error`: its transaction did not commit, or it never ran.
   auto fail_range = [&](size_t from, size_t to, const Error& error) {
@@ -209,6 +218,7 @@ void SqliteStore::execute(std::vector<std::unique_ptr<Command>>& batch) {
       tx.commit();
       if (writes) {
         ++write_transactions_;
+        if (fsync_ && !durable) ++relaxed_transactions_;
         write_commands_ += static_cast<std::uint64_t>(
             std::count_if(batch.begin() + static_cast<std::ptrdiff_t>(start), batch.end(),
                           [](const auto& c) { return c->writes(); }));
@@ -227,6 +237,17 @@ void SqliteStore::execute(std::vector<std::unique_ptr<Command>>& batch) {
     } catch (const std::exception& e) {
       logger().error("completion threw op={} msg=\"{}\"", command->name(), e.what());
     }
+  }
+}
+
+void SqliteStore::set_full_sync(bool full) {
+  if (full == full_sync_) return;
+  try {
+    db_->exec(full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+    full_sync_ = full;
+  } catch (const SqliteError& e) {
+    // Stays as it was; FULL is never left by mistake (only a failure to leave it).
+    logger().error("changing synchronous failed: {}", e.what());
   }
 }
 
@@ -317,7 +338,7 @@ void SqliteStore::update_each(const char* op, sqlite::Statement Statements::*sta
     for (const auto& id : ids) ((*st_).*statement).use().bind(now).bind(id).exec();
     return Unit{};
   };
-  enqueue(make_op<Unit>(op, kWrite, std::move(body), Callback<Unit>{}));
+  enqueue(make_op<Unit>(op, kBookkeeping, std::move(body), Callback<Unit>{}));
 }
 
 void SqliteStore::mark_in_flight(std::vector<std::string> delivery_ids) {
@@ -342,7 +363,9 @@ void SqliteStore::complete_attempts(std::vector<AttemptDone> results, Callback<U
           .bind(a.delivery_id)
           .exec();
       if (db_->changes() == 0) {
-        return Error{"not_found", "delivery '" + a.delivery_id + "' does not exist"};
+        // One bad result must not undo the others of the batch.
+        logger().warn("attempt result for unknown delivery={} dropped", a.delivery_id);
+        continue;
       }
       auto insert = st_->insert_attempt.use();
       insert.bind(a.delivery_id)
@@ -363,19 +386,39 @@ void SqliteStore::complete_attempts(std::vector<AttemptDone> results, Callback<U
           .bind(headers_to_json(bounded_response_headers(a.response_headers)))
           .bind_blob(a.response_excerpt)
           .exec();
+      if (db_->changes() == 0) {
+        logger().warn("delivery={} attempt={} was recorded already; the first record is kept",
+                      a.delivery_id, a.number);
+      }
     }
     return Unit{};
   };
-  enqueue(make_op<Unit>("complete_attempts", kWrite, std::move(body), std::move(done)));
+  enqueue(make_op<Unit>("complete_attempts", kBookkeeping, std::move(body), std::move(done)));
 }
 
+namespace {
+
+// The endpoint ids a claim leaves out, as the JSON array the queries read with json_each.
+std::string id_list_json(const std::vector<std::string>& ids) {
+  boost::json::array a;
+  for (const auto& id : ids) a.emplace_back(id);
+  return boost::json::serialize(a);
+}
+
+}  // namespace
+
 void SqliteStore::claim_due(TimeMs now, TimeMs due_before, int limit, TimeMs lease_until,
-                            Callback<std::vector<Work>> done) {
-  auto body = [this, now, due_before, limit, lease_until]() -> Result<std::vector<Work>> {
+                            std::vector<std::string> exclude, Callback<std::vector<Work>> done) {
+  auto body = [this, now, due_before, limit, lease_until,
+               exclude = id_list_json(exclude)]() -> Result<std::vector<Work>> {
     std::vector<Work> out;
     {
       auto row = st_->claim_due.use();
-      row.bind(lease_until).bind(now).bind(due_before).bind(std::int64_t{std::max(limit, 0)});
+      row.bind(lease_until)
+          .bind(now)
+          .bind(due_before)
+          .bind(std::int64_t{std::max(limit, 0)})
+          .bind(exclude);
       while (row.next()) out.push_back(Work{read_delivery(row), nullptr});
     }
     // RETURNING gives no order guarantee.
@@ -397,13 +440,14 @@ void SqliteStore::claim_due(TimeMs now, TimeMs due_before, int limit, TimeMs lea
     }
     return out;
   };
-  enqueue(make_op<std::vector<Work>>("claim_due", kWrite, std::move(body), std::move(done)));
+  enqueue(make_op<std::vector<Work>>("claim_due", kBookkeeping, std::move(body), std::move(done)));
 }
 
-void SqliteStore::next_unleased_due(TimeMs now, Callback<std::optional<TimeMs>> done) {
-  auto body = [this, now]() -> Result<std::optional<TimeMs>> {
+void SqliteStore::next_unleased_due(TimeMs now, std::vector<std::string> exclude,
+                                    Callback<std::optional<TimeMs>> done) {
+  auto body = [this, now, exclude = id_list_json(exclude)]() -> Result<std::optional<TimeMs>> {
     auto row = st_->next_unleased_due.use();
-    row.bind(now);
+    row.bind(now).bind(exclude);
     if (!row.next()) return std::optional<TimeMs>{};
     return std::optional<TimeMs>{row.get_int(0)};
   };

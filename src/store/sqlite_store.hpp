@@ -22,6 +22,8 @@ struct StoreStats {
   std::uint64_t write_transactions = 0;  // committed `BEGIN IMMEDIATE ... COMMIT`
   std::uint64_t write_commands = 0;      // write commands that ran inside them
   std::uint64_t largest_batch = 0;       // most commands taken from the queue at once
+  // Write transactions of bookkeeping alone, committed without an fsync (with fsync on).
+  std::uint64_t relaxed_transactions = 0;
 };
 
 // One store thread owns the one connection. Public methods queue a command and return;
@@ -48,8 +50,9 @@ class SqliteStore final : public Store {
   void cancel_deliveries(std::vector<std::string> delivery_ids) override;
   void complete_attempts(std::vector<AttemptDone> results, Callback<Unit> done) override;
   void claim_due(TimeMs now, TimeMs due_before, int limit, TimeMs lease_until,
-                 Callback<std::vector<Work>> done) override;
-  void next_unleased_due(TimeMs now, Callback<std::optional<TimeMs>> done) override;
+                 std::vector<std::string> exclude, Callback<std::vector<Work>> done) override;
+  void next_unleased_due(TimeMs now, std::vector<std::string> exclude,
+                         Callback<std::optional<TimeMs>> done) override;
   void get_event(std::string account_id, std::string event_id,
                  Callback<std::optional<EventView>> done) override;
   void account_exists(std::string account_id, Callback<bool> done) override;
@@ -152,6 +155,7 @@ class SqliteStore final : public Store {
   void run_thread();
   void execute(std::vector<std::unique_ptr<Command>>& batch);
   bool run_one(Command& command);
+  void set_full_sync(bool full);  // PRAGMA synchronous FULL or NORMAL, when it changes
 
   Poster post_;
   const Clock& clock_;
@@ -171,6 +175,9 @@ class SqliteStore final : public Store {
   std::atomic<std::uint64_t> write_transactions_{0};
   std::atomic<std::uint64_t> write_commands_{0};
   std::atomic<std::uint64_t> largest_batch_{0};
+  std::atomic<std::uint64_t> relaxed_transactions_{0};
+  bool fsync_ = true;      // SqliteOptions::fsync
+  bool full_sync_ = true;  // synchronous is FULL now (store thread only)
 };
 
 // open_sqlite_store() with an injected clock (tests).

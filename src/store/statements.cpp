@@ -46,7 +46,8 @@ SqliteStore::Statements::Statements(sqlite::Database& db)
       insert_attempt(db,
                      "INSERT INTO attempts(delivery_id, number, started_at, duration_ms, "
                      "status_code, error, error_detail, response_headers, response_excerpt) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                     "ON CONFLICT(delivery_id, number) DO NOTHING"),
       complete_delivery(db,
                         "UPDATE deliveries SET state = ?1, attempt_count = ?2, "
                         "next_attempt_at = CASE WHEN ?1 IN (0, 1) THEN ?3 "

@@ -14,8 +14,9 @@ using namespace korehook::store::testing;
 
 namespace {
 
-std::optional<TimeMs> next_due(Store& store, TimeMs now) {
-  auto r = await<std::optional<TimeMs>>([&](auto done) { store.next_unleased_due(now, done); });
+std::optional<TimeMs> next_due(Store& store, TimeMs now, std::vector<std::string> exclude = {}) {
+  auto r = await<std::optional<TimeMs>>(
+      [&](auto done) { store.next_unleased_due(now, std::move(exclude), done); });
   REQUIRE(r.ok());
   return *r;
 }
@@ -84,6 +85,32 @@ TEST_CASE("store: claim_due respects due_before, order, limit and leases, one pa
   CHECK(ids_of(*expired) ==
         std::vector<std::string>{"dlv_100", "dlv_200", "dlv_300", "dlv_500", "dlv_900"});
   CHECK(next_due(*store, 5000) == std::nullopt);
+}
+
+TEST_CASE("store: claim_due and next_unleased_due leave out the endpoints they are told to",
+          "[store]") {
+  TempDir dir;
+  auto store = open_store(dir.file("k.db"));
+  // ep_dead's rows are due first; "" stands for callback deliveries.
+  REQUIRE(append(*store, {make_new_event(make_event("evt_a"),
+                                         {make_delivery("dlv_d1", "evt_a", 100, "ep_dead"),
+                                          make_delivery("dlv_d2", "evt_a", 150, "ep_dead"),
+                                          make_delivery("dlv_ok", "evt_a", 300, "ep_ok"),
+                                          make_delivery("dlv_cb", "evt_a", 400, "")})})
+              .ok());
+  CHECK(next_due(*store, 0, {"ep_dead"}) == std::optional<TimeMs>(300));
+  CHECK(next_due(*store, 0, {"ep_dead", "ep_ok"}) == std::optional<TimeMs>(400));
+  CHECK(next_due(*store, 0, {"ep_dead", "ep_ok", ""}) == std::nullopt);
+
+  auto some = claim(*store, 1000, 1000, 1, 5000, {"ep_dead"});
+  REQUIRE(some.ok());
+  CHECK(ids_of(*some) == std::vector<std::string>{"dlv_ok"});
+  auto callbacks_out = claim(*store, 1000, 1000, 10, 5000, {"ep_dead", ""});
+  REQUIRE(callbacks_out.ok());
+  CHECK(callbacks_out->empty());
+  auto rest = claim(*store, 1000, 1000, 10, 5000);
+  REQUIRE(rest.ok());
+  CHECK(ids_of(*rest) == std::vector<std::string>{"dlv_d1", "dlv_d2", "dlv_cb"});
 }
 
 TEST_CASE("store: deliveries appended with a lease are not claimed until it expires", "[store]") {

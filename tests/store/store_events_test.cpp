@@ -273,24 +273,32 @@ TEST_CASE("store: complete_attempts records attempts and the delivery's new stat
   REQUIRE(work.ok());
   CHECK(work->empty());
 
-  SECTION("an unknown delivery fails the whole call") {
-    AttemptDone third = second;
-    third.attempt.number = 3;
+  SECTION("a result for an unknown delivery is dropped, the others are recorded") {
     AttemptDone ghost = second;
     ghost.attempt.delivery_id = "dlv_ghost";
-    auto r = await<Unit>([&](auto cb) { store->complete_attempts({third, ghost}, cb); });
-    REQUIRE_FALSE(r.ok());
-    CHECK(r.error().code == "not_found");
+    AttemptDone retried = second;  // dlv_2 failed; a third attempt is recorded all the same
+    retried.attempt.delivery_id = "dlv_2";
+    retried.attempt.number = 9;
+    auto r = await<Unit>([&](auto cb) { store->complete_attempts({ghost, retried}, cb); });
+    REQUIRE(r.ok());
     auto v = get_event(*store, "evt_1");
     REQUIRE(v.ok());
     CHECK((*v)->deliveries[0].attempts.size() == 2);
-    CHECK((*v)->deliveries[0].delivery.attempt_count == 2);
+    const auto& d2 = (*v)->deliveries[1];
+    CHECK(d2.delivery.id == "dlv_2");
+    CHECK(d2.delivery.attempt_count == 9);
+    CHECK(d2.attempts.back().number == 9);
   }
 
-  SECTION("a repeated attempt number is a conflict") {
-    auto r = await<Unit>([&](auto cb) { store->complete_attempts({second}, cb); });
-    REQUIRE_FALSE(r.ok());
-    CHECK(r.error().code == "conflict");
+  SECTION("a repeated attempt number keeps the first record") {
+    AttemptDone again = second;
+    again.attempt.response_excerpt = "again";
+    auto r = await<Unit>([&](auto cb) { store->complete_attempts({again}, cb); });
+    REQUIRE(r.ok());
+    auto v = get_event(*store, "evt_1");
+    REQUIRE(v.ok());
+    REQUIRE((*v)->deliveries[0].attempts.size() == 2);
+    CHECK((*v)->deliveries[0].attempts[1].response_excerpt == "ok");
   }
 }
 

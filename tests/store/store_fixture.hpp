@@ -134,9 +134,10 @@ inline Result<std::optional<EventView>> get_event(Store& store, const std::strin
 }
 
 inline Result<std::vector<Work>> claim(Store& store, TimeMs now, TimeMs due_before, int limit,
-                                       TimeMs lease_until) {
-  return await<std::vector<Work>>(
-      [&](auto done) { store.claim_due(now, due_before, limit, lease_until, done); });
+                                       TimeMs lease_until, std::vector<std::string> exclude = {}) {
+  return await<std::vector<Work>>([&](auto done) {
+    store.claim_due(now, due_before, limit, lease_until, std::move(exclude), done);
+  });
 }
 
 inline EndpointRecord make_endpoint(std::string id, std::string account = "default",

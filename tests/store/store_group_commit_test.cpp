@@ -117,3 +117,47 @@ TEST_CASE("store: concurrent producers are all acknowledged, durable, and share 
   REQUIRE(work.ok());
   CHECK(work->size() == static_cast<std::size_t>(kTotal));
 }
+
+TEST_CASE("store: bookkeeping alone commits without an fsync; appends and API writes with one",
+          "[store][group-commit]") {
+  TempDir dir;
+  const std::string path = dir.file("k.db");
+  {
+    auto store = open_store(path, /*fsync=*/true);
+    REQUIRE(append(*store, {make_new_event(make_event("evt_1"), {make_delivery("dlv_1", "evt_1")})})
+                .ok());
+    CHECK(store->stats().relaxed_transactions == 0);
+
+    auto claimed = claim(*store, 1000, 1000, 10, 5000);
+    REQUIRE(claimed.ok());
+    REQUIRE(claimed->size() == 1);
+    CHECK(store->stats().relaxed_transactions == 1);
+
+    store->mark_in_flight({"dlv_1"});
+    AttemptDone done;
+    done.attempt.delivery_id = "dlv_1";
+    done.attempt.number = 1;
+    done.attempt.status_code = 204;
+    done.new_state = DeliveryState::kDelivered;
+    REQUIRE(await<Unit>([&](auto cb) { store->complete_attempts({done}, cb); }).ok());
+    const StoreStats after_bookkeeping = store->stats();
+    CHECK(after_bookkeeping.relaxed_transactions >= 2);  // the mark may share a transaction
+
+    // An append in the same batch as bookkeeping, or alone, is durable: not counted.
+    REQUIRE(append(*store, {make_new_event(make_event("evt_2"), {make_delivery("dlv_2", "evt_2")})})
+                .ok());
+    const StoreStats after_append = store->stats();
+    CHECK(after_append.write_transactions == after_bookkeeping.write_transactions + 1);
+    CHECK(after_append.relaxed_transactions == after_bookkeeping.relaxed_transactions);
+    store->close();
+  }
+  // Committed all the same: the attempt's result is there after reopening.
+  auto reopened = open_store(path);
+  auto e = get_event(*reopened, "evt_1");
+  REQUIRE(e.ok());
+  REQUIRE(e->has_value());
+  REQUIRE((*e)->deliveries.size() == 1);
+  CHECK((*e)->deliveries[0].delivery.state == DeliveryState::kDelivered);
+  CHECK((*e)->deliveries[0].attempts.size() == 1);
+  CHECK(reopened->stats().relaxed_transactions == 0);
+}

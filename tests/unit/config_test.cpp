@@ -99,6 +99,7 @@ defaults:
 delivery:
   shutdown_grace: 0s
   memory_queue: 16
+  memory_per_endpoint: 5
 log:
   level: debug
 endpoints:
@@ -142,6 +143,7 @@ endpoints:
   CHECK(c.defaults.max_in_flight == 8);
   CHECK(c.delivery.shutdown_grace == Millis(0));
   CHECK(c.delivery.memory_queue == 16);
+  CHECK(c.delivery.memory_per_endpoint == 5);
   CHECK(c.log.level == "debug");
 
   REQUIRE(c.endpoints.size() == 1);
@@ -251,6 +253,9 @@ TEST_CASE("config: out-of-range numbers", "[config]") {
         "korehook.yaml:5:21: endpoints[0].retry.max_attempts: must be between 1 and 100 (got 0)");
   CHECK(error_of("delivery:\n  memory_queue: 15\n") ==
         "korehook.yaml:2:17: delivery.memory_queue: must be between 16 and 1000000 (got 15)");
+  // One endpoint's share cannot exceed the whole queue.
+  CHECK(error_of("delivery:\n  memory_queue: 100\n  memory_per_endpoint: 101\n") ==
+        "korehook.yaml:3:24: delivery.memory_per_endpoint: must be between 1 and 100 (got 101)");
   CHECK(error_of("defaults:\n  max_in_flight: 99999999999999999999999\n") ==
         "korehook.yaml:2:18: defaults.max_in_flight: must be between 1 and 1024 "
         "(got 99999999999999999999999)");

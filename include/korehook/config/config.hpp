@@ -78,6 +78,9 @@ struct Config {
   struct Delivery {
     Millis shutdown_grace{10'000};  // how long SIGTERM waits for in-flight attempts
     int memory_queue = 4096;  // deliveries held in memory at most (the rest wait in the store)
+    // Deliveries of one endpoint held in memory, about (so that a dead endpoint cannot fill
+    // memory); 0: a quarter of memory_queue.
+    int memory_per_endpoint = 0;
   } delivery;
 
   struct Log {

@@ -46,6 +46,9 @@ struct DispatcherOptions {
   // the in-flight limit per callback origin. `url`, `id` and filters are not used.
   Target callback;
   int memory_queue = 4096;  // deliveries held in memory at most
+  // Deliveries one endpoint (all callbacks together count as one) holds in memory, about:
+  // new ones past it wait in the store, and claims leave out endpoints holding half of it.
+  int memory_per_endpoint = 1024;
   // Retries due within this window stay in memory on a timer; later ones go back to the store.
   Millis horizon{60'000};
 };
@@ -86,12 +89,13 @@ class Dispatcher {
   std::vector<const Target*> route(const std::string& account_id, const std::string& type) const;
   void set_signing_keys(std::map<std::string, sign::SigningKeys> keys);
 
-  // Reserves room in memory for `n` new deliveries before they are appended. True: append
-  // them leased and hand them over with accept(); false: append them unleased (the store
-  // keeps them until there is room). Every successful reserve() is followed by accept() or
-  // release_reservation() with the same n.
-  bool reserve(std::size_t n);
-  void release_reservation(std::size_t n);
+  // Reserves room in memory for new deliveries before they are appended, one entry per
+  // delivery: its endpoint id ("" for a callback). True: append them leased and hand them over
+  // with accept(); false (memory full, or an endpoint at its share): append them unleased (the
+  // store keeps them until there is room). Every delivery of a successful reserve() is then
+  // either accepted or passed to release_reservation().
+  bool reserve(const std::vector<std::string>& endpoint_ids);
+  void release_reservation(const std::vector<std::string>& endpoint_ids);
   void accept(std::vector<store::Work> work);
   // Deliveries were appended unleased: fetch them from the store when there is room.
   void notify_stored();

@@ -191,16 +191,21 @@ class Store {
   // their leases are released.
   virtual void cancel_deliveries(std::vector<std::string> delivery_ids) = 0;
 
-  // Records attempts and the deliveries' new states.
+  // Records attempts and the deliveries' new states, each result on its own: a result for an
+  // unknown delivery is dropped (and logged), a repeated attempt number keeps the attempt
+  // recorded first; the others are recorded all the same.
   virtual void complete_attempts(std::vector<AttemptDone> results, Callback<Unit> done) = 0;
 
   // Leases up to `limit` deliveries that are pending or in_flight, not leased (lease_until
-  // <= now), and due before `due_before`, in next_attempt_at order, with their payloads.
+  // <= now), due before `due_before` and not for one of the endpoints `exclude` ("" stands
+  // for callbacks), in next_attempt_at order, with their payloads.
   virtual void claim_due(TimeMs now, TimeMs due_before, int limit, TimeMs lease_until,
-                         Callback<std::vector<Work>> done) = 0;
+                         std::vector<std::string> exclude, Callback<std::vector<Work>> done) = 0;
 
-  // Earliest next_attempt_at among unleased pending deliveries, if any.
-  virtual void next_unleased_due(TimeMs now, Callback<std::optional<TimeMs>> done) = 0;
+  // Earliest next_attempt_at among unleased pending deliveries not for one of the endpoints
+  // `exclude`, if any.
+  virtual void next_unleased_due(TimeMs now, std::vector<std::string> exclude,
+                                 Callback<std::optional<TimeMs>> done) = 0;
 
   virtual void get_event(std::string account_id, std::string event_id,
                          Callback<std::optional<EventView>> done) = 0;
