@@ -67,6 +67,21 @@ void update_endpoint(Context&, Request, const Params&, Respond);
 void delete_endpoint(Context&, Request, const Params&, Respond);
 void enable_endpoint(Context&, Request, const Params&, Respond);
 void disable_endpoint(Context&, Request, const Params&, Respond);
+// destinations.cpp
+void create_destination(Context&, Request, const Params&, Respond);
+void list_destinations(Context&, Request, const Params&, Respond);
+void get_destination(Context&, Request, const Params&, Respond);
+void update_destination(Context&, Request, const Params&, Respond);
+void delete_destination(Context&, Request, const Params&, Respond);
+// rules.cpp
+void create_rule(Context&, Request, const Params&, Respond);
+void list_rules(Context&, Request, const Params&, Respond);
+void get_rule(Context&, Request, const Params&, Respond);
+void update_rule(Context&, Request, const Params&, Respond);
+void delete_rule(Context&, Request, const Params&, Respond);
+// test_events.cpp
+void test_destination(Context&, Request, const Params&, Respond);
+void test_endpoint(Context&, Request, const Params&, Respond);
 // deliveries.cpp
 void list_deliveries(Context&, Request, const Params&, Respond);
 void get_delivery(Context&, Request, const Params&, Respond);
@@ -126,6 +141,28 @@ json::object page_json(json::array data, const std::optional<std::string>& next_
 // A delivery as the API shows it (deliveries.cpp), and its attempts.
 json::object delivery_json(const store::DeliveryInfo& info);
 json::array attempts_json(const std::vector<AttemptRecord>& attempts);
+
+// --- Endpoint helpers (endpoints.cpp), shared with destinations.cpp ---
+
+json::object endpoint_json(const EndpointRecord& e, bool show_header_values);
+// Reads a duration member ("5s"); the error names `field`.
+std::optional<Response> read_duration(const json::value& v, std::string_view field, bool allow_zero,
+                                      Millis& out);
+std::optional<Response> read_retry(const json::value& v, retry::RetryPolicy& policy);
+std::optional<Response> read_headers(const json::value& v, EndpointSettings& s);
+// The optional boolean member "enabled".
+std::optional<bool> read_enabled(const json::object& body, std::optional<Response>& error);
+// Resolves the URL's host and refuses blocked addresses (SSRF, 400 blocked_destination), then
+// runs `then`.
+void check_url(Context& ctx, const std::string& url, Respond respond,
+               std::function<void(Respond)> then);
+// Runs `then` with the endpoint `id` of `account` when it is of `kind`; 404 otherwise.
+void with_target_of_kind(Context& ctx, const std::string& account, const std::string& id,
+                         EndpointKind kind, Respond respond,
+                         std::function<void(EndpointRecord, Respond)> then);
+// DELETE of an endpoint or a destination (404 when `id` is of the other kind).
+void delete_target(Context& ctx, const std::string& account, const std::string& id,
+                   EndpointKind kind, Respond respond);
 
 // Runs `then` when the account exists; a 404 naming it otherwise.
 void with_account(Context& ctx, const std::string& account, Respond respond,

@@ -23,6 +23,10 @@ constexpr std::string_view kDisabledByApi = "disabled through the API";
 
 spdlog::logger& logger() { return log::get("api"); }
 
+}  // namespace
+
+// Shared with destinations.cpp (context.hpp).
+
 json::object endpoint_json(const EndpointRecord& e, bool show_header_values) {
   const EndpointSettings& s = e.settings;
   json::object o;
@@ -268,6 +272,8 @@ void check_url(Context& ctx, const std::string& url, Respond respond,
       });
 }
 
+namespace {
+
 // Applies a changed endpoint to the dispatcher and answers it.
 void answer_endpoint(Context& ctx, Respond& respond, int status, const EndpointRecord& e,
                      bool show_header_values = false) {
@@ -366,7 +372,7 @@ void get_endpoint(Context& ctx, Request req, const Params& params, Respond respo
       account_of(req), id,
       [respond = std::move(respond), id](Result<std::optional<EndpointRecord>> r) {
         if (!r.ok()) return respond(error_response(r.error()));
-        if (!r->has_value()) {
+        if (!r->has_value() || (**r).kind != EndpointKind::kEndpoint) {
           return respond(error_response(404, "not_found", "no endpoint with id '" + id + "'"));
         }
         respond(json_response(200, endpoint_json(**r, false)));
@@ -392,7 +398,7 @@ void update_endpoint(Context& ctx, Request req, const Params& params, Respond re
       [&ctx, id, account, body = std::move(*body), enabled,
        respond = std::move(respond)](Result<std::optional<EndpointRecord>> current) mutable {
         if (!current.ok()) return respond(error_response(current.error()));
-        if (!current->has_value()) {
+        if (!current->has_value() || (**current).kind != EndpointKind::kEndpoint) {
           return respond(error_response(404, "not_found", "no endpoint with id '" + id + "'"));
         }
         EndpointRecord e = std::move(**current);
@@ -432,9 +438,29 @@ void update_endpoint(Context& ctx, Request req, const Params& params, Respond re
       });
 }
 
-void delete_endpoint(Context& ctx, Request req, const Params& params, Respond respond) {
-  const std::string id = params.at(0);
-  ctx.store.delete_endpoint(account_of(req), id, ctx.clock.now_ms(),
+void with_target_of_kind(Context& ctx, const std::string& account, const std::string& id,
+                         EndpointKind kind, Respond respond,
+                         std::function<void(EndpointRecord, Respond)> then) {
+  ctx.store.get_endpoint(
+      account, id,
+      [kind, id, respond = std::move(respond),
+       then = std::move(then)](Result<std::optional<EndpointRecord>> r) mutable {
+        if (!r.ok()) return respond(error_response(r.error()));
+        if (!r->has_value() || (**r).kind != kind) {
+          const char* what = kind == EndpointKind::kEndpoint ? "endpoint" : "destination";
+          return respond(error_response(404, "not_found",
+                                        std::string("no ") + what + " with id '" + id + "'"));
+        }
+        then(std::move(**r), std::move(respond));
+      });
+}
+
+void delete_target(Context& ctx, const std::string& account, const std::string& id,
+                   EndpointKind kind, Respond respond) {
+  with_target_of_kind(ctx, account, id, kind, std::move(respond),
+                      [&ctx, account, id](EndpointRecord, Respond respond) {
+                        ctx.store.delete_endpoint(
+                            account, id, ctx.clock.now_ms(),
                             [&ctx, id, respond = std::move(respond)](Result<int> r) {
                               if (!r.ok()) return respond(error_response(r.error()));
                               ctx.dispatcher.remove_target(id);
@@ -443,10 +469,20 @@ void delete_endpoint(Context& ctx, Request req, const Params& params, Respond re
                               res.status = 204;
                               respond(std::move(res));
                             });
+                      });
+}
+
+void delete_endpoint(Context& ctx, Request req, const Params& params, Respond respond) {
+  delete_target(ctx, account_of(req), params.at(0), EndpointKind::kEndpoint, std::move(respond));
 }
 
 void enable_endpoint(Context& ctx, Request req, const Params& params, Respond respond) {
-  set_state(ctx, account_of(req), params.at(0), DisabledReason::kNone, "", std::move(respond));
+  const std::string account = account_of(req);
+  with_target_of_kind(ctx, account, params.at(0), EndpointKind::kEndpoint, std::move(respond),
+                      [&ctx, account](EndpointRecord e, Respond respond) {
+                        set_state(ctx, account, e.id, DisabledReason::kNone, "",
+                                  std::move(respond));
+                      });
 }
 
 void disable_endpoint(Context& ctx, Request req, const Params& params, Respond respond) {
@@ -468,8 +504,13 @@ void disable_endpoint(Context& ctx, Request req, const Params& params, Respond r
       reason = std::move(*text);
     }
   }
-  set_state(ctx, account_of(req), params.at(0), DisabledReason::kManual, std::move(reason),
-            std::move(respond));
+  const std::string account = account_of(req);
+  with_target_of_kind(
+      ctx, account, params.at(0), EndpointKind::kEndpoint, std::move(respond),
+      [&ctx, account, reason = std::move(reason)](EndpointRecord e, Respond respond) mutable {
+        set_state(ctx, account, e.id, DisabledReason::kManual, std::move(reason),
+                  std::move(respond));
+      });
 }
 
 }  // namespace korehook::api

@@ -109,6 +109,9 @@ store::NewEvent make_new_event(Context& ctx, Submitted submitted, TimeMs now) {
     for (const dispatch::Target* target : ctx.dispatcher.route(event.account_id, event.type)) {
       add(target->id);
     }
+    // Each destination a rule routes it to gets its own delivery, through a batch.
+    if (ctx.options.streams)
+      item.streams = ctx.options.streams->route(event.account_id, event.type);
   }
   return item;
 }
@@ -139,9 +142,16 @@ void append(Context& ctx, std::vector<Submitted> submitted,
     for (const auto& d : items.back().deliveries) targets.push_back(d.endpoint_id);
   }
   const bool leased = !targets.empty() && ctx.dispatcher.reserve(targets);
-  // Work to hand over after the commit, per event.
+  // Work to hand over after the commit, per event; and its pending stream rows.
   auto work = std::make_shared<std::vector<std::vector<store::Work>>>();
+  auto streams = std::make_shared<std::vector<std::vector<store::StreamPending>>>();
   for (auto& item : items) {
+    std::vector<store::StreamPending> pending;
+    for (const auto& t : item.streams) {
+      pending.push_back(store::StreamPending{item.event.id, t.destination_id, item.event.account_id,
+                                             item.event.type, now});
+    }
+    streams->push_back(std::move(pending));
     item.lease_until = leased ? store::kLeaseHeld : 0;
     const EventRecord& e = item.event;
     auto payload = std::make_shared<store::Payload>(
@@ -151,12 +161,16 @@ void append(Context& ctx, std::vector<Submitted> submitted,
     work->push_back(std::move(w));
   }
   ctx.store.append_events(std::move(items),
-                          [&ctx, work, leased, done = std::move(done)](
+                          [&ctx, work, streams, leased, done = std::move(done)](
                               Result<std::vector<store::AppendResult>> result) mutable {
                             std::vector<store::Work> accepted;
                             std::vector<std::string> unused;  // reserved, not created
+                            std::vector<store::StreamPending> pending;
                             for (std::size_t i = 0; i < work->size(); ++i) {
                               const bool created = result.ok() && (*result)[i].created;
+                              if (created) {
+                                for (auto& p : (*streams)[i]) pending.push_back(std::move(p));
+                              }
                               for (auto& w : (*work)[i]) {
                                 if (created) {
                                   accepted.push_back(std::move(w));
@@ -164,6 +178,9 @@ void append(Context& ctx, std::vector<Submitted> submitted,
                                   unused.push_back(w.delivery.endpoint_id);
                                 }
                               }
+                            }
+                            if (!pending.empty() && ctx.options.streams) {
+                              ctx.options.streams->add(std::move(pending));
                             }
                             if (leased) {
                               ctx.dispatcher.release_reservation(unused);

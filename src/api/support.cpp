@@ -30,13 +30,7 @@ json::parse_options parse_options() {
   return options;
 }
 
-bool is_json_content_type(std::string_view ct) {
-  const auto semi = ct.find(';');
-  std::string base(ct.substr(0, semi));
-  while (!base.empty() && base.back() == ' ') base.pop_back();
-  for (auto& c : base) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return base == "application/json" || (base.size() > 5 && base.ends_with("+json"));
-}
+bool is_json_content_type(std::string_view ct) { return is_json_media_type(ct); }
 
 bool has_control_chars(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char ch) {

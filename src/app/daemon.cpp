@@ -15,6 +15,7 @@
 #include "korehook/api/server.hpp"
 #include "korehook/crypto/sealer.hpp"
 #include "korehook/delivery/sender.hpp"
+#include "korehook/dispatch/stream_batcher.hpp"
 #include "korehook/net/url.hpp"
 #include "korehook/store/store.hpp"
 #include "korehook/version.hpp"
@@ -34,6 +35,19 @@ std::vector<EndpointRecord> endpoints_from_config(const config::Config& config, 
     r.settings = ep;  // the EndpointSettings part
     r.disabled_reason = ep.enabled ? DisabledReason::kNone : DisabledReason::kConfig;
     if (!ep.enabled) r.disabled_detail = "enabled: false in the configuration";
+    r.created_at = now;
+    r.updated_at = now;
+    out.push_back(std::move(r));
+  }
+  for (const auto& d : config.destinations) {
+    EndpointRecord r;
+    r.id = d.id;
+    r.account_id = d.account;
+    r.source = EndpointSource::kConfig;
+    r.kind = EndpointKind::kDestination;
+    r.settings = d;
+    r.disabled_reason = d.enabled ? DisabledReason::kNone : DisabledReason::kConfig;
+    if (!d.enabled) r.disabled_detail = "enabled: false in the configuration";
     r.created_at = now;
     r.updated_at = now;
     out.push_back(std::move(r));
@@ -123,9 +137,15 @@ class Daemon {
     dispatch_options.max_in_flight_total = config_.delivery.max_in_flight;
     dispatch_options.callback = callback_target(config_);
     dispatcher_.emplace(io_, *store_, *sender_, clock_, random_, dispatch_options);
+    streams_.emplace(io_, *store_, *dispatcher_, clock_, random_, config_.streams);
 
     api::ApiOptions api_options;
     api_options.endpoint_defaults = endpoint_defaults(config_);
+    api_options.streams = &*streams_;
+    api_options.send = [this](delivery::SendRequest request,
+                              std::function<void(delivery::SendResult)> done) {
+      sender_->send(std::move(request), std::move(done));
+    };
     // URLs given to the API are resolved and checked against the address policy at once,
     // as every attempt checks them again.
     api_options.check_destination = [this](const net::HttpsUrl& url,
@@ -140,8 +160,8 @@ class Daemon {
 
     // The config's endpoints into the store, then every endpoint into the dispatcher; then
     // the signing keys; then the API and deliveries start.
-    store_->sync_config_endpoints(
-        endpoints_from_config(config_, clock_.now_ms()), clock_.now_ms(),
+    store_->sync_config(
+        endpoints_from_config(config_, clock_.now_ms()), config_.rules, clock_.now_ms(),
         [this](Result<store::ConfigSync> sync) {
           if (!sync.ok()) {
             spdlog::critical("endpoints of {}: {}", config_path_, sync.error().message);
@@ -149,6 +169,7 @@ class Daemon {
             return stop_now();
           }
           set_targets(sync->endpoints);
+          streams_->set_rules(std::move(sync->rules));
           store_->signing_keys([this](Result<std::map<std::string, sign::SigningKeys>> keys) {
             if (!keys.ok()) {
               spdlog::error("loading signing keys failed: {}", keys.error().message);
@@ -157,6 +178,7 @@ class Daemon {
             }
             if (!start_server()) return;
             dispatcher_->start();
+            streams_->load();  // events a previous run accepted but did not batch yet
             sd_notify(0, "READY=1");
             spdlog::info("ready endpoints={}", endpoint_count_);
           });
@@ -242,15 +264,19 @@ class Daemon {
       }
       spdlog::set_level(spdlog::level::from_str(next.log.level));
       auto endpoints = endpoints_from_config(next, clock_.now_ms());
+      auto rules = next.rules;
       auto pending = std::make_shared<config::Config>(std::move(next));
-      store_->sync_config_endpoints(
-          std::move(endpoints), clock_.now_ms(), [this, pending](Result<store::ConfigSync> sync) {
+      store_->sync_config(
+          std::move(endpoints), std::move(rules), clock_.now_ms(),
+          [this, pending](Result<store::ConfigSync> sync) {
             if (!sync.ok()) {
               spdlog::error("reload failed, keeping the running configuration: {}",
                             sync.error().message);
               return;
             }
             set_targets(sync->endpoints);
+            streams_->set_rules(std::move(sync->rules));
+            streams_->set_settings(pending->streams);
             dispatcher_->notify_stored();  // an endpoint enabled again has unparked work
             spdlog::info("reloaded config={} endpoints={} removed={} cancelled={}", config_path_,
                          endpoint_count_, sync->removed, sync->cancelled);
@@ -270,6 +296,7 @@ class Daemon {
     watchdog_timer_.cancel();
     api_->set_draining();
     if (server_) server_->stop();
+    streams_->stop();  // pending rows wait in the store for the next start
     dispatcher_->stop(config_.delivery.shutdown_grace, [this] {
       store_->close();  // commits the attempts recorded so far
       sender_->close_idle();
@@ -306,6 +333,7 @@ class Daemon {
   std::unique_ptr<store::Store> store_;
   std::optional<delivery::Sender> sender_;
   std::optional<dispatch::Dispatcher> dispatcher_;
+  std::optional<dispatch::StreamBatcher> streams_;
   std::optional<api::Api> api_;
   std::optional<api::Server> server_;
   std::size_t endpoint_count_ = 0;

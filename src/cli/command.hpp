@@ -66,6 +66,9 @@ struct CommandSpec {
   std::vector<FlagSpec> flags;
   BuildFn build = nullptr;
   RenderFn render = nullptr;
+  // Optional: false when a 2xx answer reports a failure (a test event that did not get
+  // through), so that the exit status is 1 for scripts too.
+  bool (*succeeded)(const boost::json::value& answer) = nullptr;
 
   const FlagSpec* flag(std::string_view name) const;
 };

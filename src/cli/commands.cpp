@@ -7,6 +7,7 @@ std::span<const CommandSpec> all_commands() {
     std::vector<CommandSpec> out;
     register_event_commands(out);
     register_endpoint_commands(out);
+    register_stream_commands(out);
     register_delivery_commands(out);
     register_secret_commands(out);
     register_account_commands(out);

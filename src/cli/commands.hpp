@@ -21,5 +21,15 @@ void register_endpoint_commands(std::vector<CommandSpec>& out);
 void register_delivery_commands(std::vector<CommandSpec>& out);
 void register_secret_commands(std::vector<CommandSpec>& out);
 void register_account_commands(std::vector<CommandSpec>& out);
+void register_stream_commands(std::vector<CommandSpec>& out);  // destinations, rules
+
+// Shared by the commands that set custom headers (endpoint_commands.cpp): --header 'Name:
+// value' -> {name, value}, the name an HTTP token, the value trimmed and free of control
+// characters.
+Result<std::pair<std::string, std::string>> parse_header(std::string_view text);
+// The answer of a test event (stream_commands.cpp): "Test event delivered ..." or what failed.
+std::string render_test_result(const boost::json::value& answer);
+// Whether that answer reports success ("success": true).
+bool test_succeeded(const boost::json::value& answer);
 
 }  // namespace korehook::cli

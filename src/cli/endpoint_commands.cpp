@@ -30,6 +30,8 @@ std::string lowercase(std::string_view text) {
   return out;
 }
 
+}  // namespace
+
 // --header 'Name: value' -> {name, value}: the name an HTTP token, the value without its
 // surrounding blanks and free of control characters (no header injection).
 Result<std::pair<std::string, std::string>> parse_header(std::string_view text) {
@@ -53,6 +55,8 @@ Result<std::pair<std::string, std::string>> parse_header(std::string_view text) 
   }
   return std::pair{std::string(name), std::string(value)};
 }
+
+namespace {
 
 // --rate-limit: requests per second, > 0 and <= 100000. A whole number goes out as a JSON
 // integer, anything else as a double.
@@ -242,6 +246,10 @@ Result<ApiRequest> build_delete(const Args& args) {
 
 Result<ApiRequest> build_enable(const Args& args) {
   return ApiRequest{"POST", endpoint_target(args, "enable"), {}};
+}
+
+Result<ApiRequest> build_test(const Args& args) {
+  return ApiRequest{"POST", endpoint_target(args, "test"), {}};
 }
 
 Result<ApiRequest> build_disable(const Args& args) {
@@ -453,6 +461,18 @@ void register_endpoint_commands(std::vector<CommandSpec>& out) {
       .flags = {{"reason", "TEXT", "Why, for other operators"}, kAccountFlag},
       .build = build_disable,
       .render = render_state,
+  });
+  out.push_back(CommandSpec{
+      .path = "endpoints test",
+      .synopsis = "endpoints test ID [--account A]",
+      .summary = "Send a test event to an endpoint now and show the outcome",
+      .details = "Sends one com.kore.eventstreams.test.event CloudEvent, signed like a real "
+                 "delivery; nothing is stored or retried.",
+      .operands = {"ID"},
+      .flags = {kAccountFlag},
+      .build = build_test,
+      .render = render_test_result,
+      .succeeded = test_succeeded,
   });
 }
 

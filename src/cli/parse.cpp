@@ -317,7 +317,8 @@ std::string help_text(std::string_view topic) {
          " - command-line client of korehookd, the webhook delivery daemon\n\n"
          "Usage: korehook [global options] <command> [options]\n\nCommands:\n" +
          commands_table("") + "\nGlobal options:\n" + options_table(global_flags()) +
-         "\nExit status: 0 success, 1 the daemon answered an error, 2 usage error, "
+         "\nExit status: 0 success, 1 the daemon answered an error (or a test event failed), "
+         "2 usage error, "
          "3 korehookd is not running.\n"
          "Run 'korehook help <command>' for a command's options.\n";
 }

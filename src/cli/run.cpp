@@ -66,19 +66,19 @@ ExitCode run(std::span<const std::string> args, std::ostream& out, std::ostream&
     err << format_api_error(response->status, response->body) << '\n';
     return ExitCode::kApiError;
   }
-  if (invocation.global.json) return ExitCode::kOk;
-
   boost::json::error_code ec;
   // 204 No Content (e.g. a delete) has no body to parse: the renderer gets null.
   const boost::json::value answer =
       response->status == 204 ? boost::json::value() : parse_answer(response->body, ec);
+  const bool reported_failure = !ec && command.succeeded && !command.succeeded(answer);
+  if (invocation.global.json) return reported_failure ? ExitCode::kApiError : ExitCode::kOk;
   if (ec) {
     err << "error: korehookd answered HTTP " << response->status
         << " with a body that is not JSON (" << ec.message() << ")\n";
     return ExitCode::kApiError;
   }
   out << command.render(answer);
-  return ExitCode::kOk;
+  return reported_failure ? ExitCode::kApiError : ExitCode::kOk;
 }
 
 }  // namespace korehook::cli

@@ -284,6 +284,102 @@ EndpointConfig read_endpoint(const Value& v, const Config::Defaults& defaults,
   return ep;
 }
 
+void read_event_streams(const Value& v, StreamSettings& streams) {
+  const Mapping m = v.mapping({"source", "batch"});
+  if (auto x = m.get("source")) {
+    streams.source = x->non_empty_string();
+    if (streams.source.size() > 200 ||
+        std::any_of(streams.source.begin(), streams.source.end(),
+                    [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
+      x->fail("must be 1 to 200 printable characters (expected e.g. kore-events)");
+    }
+  }
+  if (auto x = m.get("batch")) {
+    const Mapping b = x->mapping({"linger", "max_events"});
+    if (auto y = b.get("linger")) {
+      streams.linger = y->duration(true);
+      if (streams.linger > Millis{60'000}) y->fail("must be at most 1m (expected e.g. 1s)");
+    }
+    if (auto y = b.get("max_events")) {
+      streams.max_events = static_cast<int>(y->integer(1, kMaxBatchEvents));
+    }
+  }
+}
+
+EndpointConfig read_destination(const Value& v, std::map<std::string, int>& id_lines) {
+  const Mapping m =
+      v.mapping({"id", "account", "name", "type", "url", "enabled", "timeout", "retry", "headers"});
+  EndpointConfig d;
+  static_cast<EndpointSettings&>(d) = destination_defaults();
+  const Value id = m.require("id", "a destination id such as dst_orders");
+  d.id = read_identifier(id, "destination id");
+  if (const auto [it, inserted] = id_lines.emplace(d.id, id.mark().line + 1); !inserted) {
+    id.fail("duplicate id '" + d.id + "' (first defined at line " + std::to_string(it->second) +
+            "; endpoints and destinations share ids)");
+  }
+  if (auto x = m.get("account")) d.account = read_identifier(*x, "account id");
+  const Value name = m.require("name", "a name such as Orders stream");
+  d.description = name.string();
+  if (auto problem = validate_rule_name(d.description)) name.fail(*problem);
+  if (auto x = m.get("type")) {
+    if (x->string() != "webhook") x->fail("unknown destination type (expected webhook)");
+  }
+  const Value url = m.require("url", "an https:// URL");
+  d.url = url.string();
+  if (const Result<net::HttpsUrl> parsed = net::parse_https_url(d.url); !parsed) {
+    url.fail(parsed.error().message +
+             " (expected an https:// URL such as https://example.com/events)");
+  }
+  if (auto x = m.get("enabled")) d.enabled = x->boolean();
+  if (auto x = m.get("timeout")) {
+    const Millis timeout = x->duration(false);
+    if (timeout > kMaxDestinationTimeout) {
+      x->fail("must be at most " + format_duration(kMaxDestinationTimeout) + " (expected e.g. 5s)");
+    }
+    set_destination_timeout(d, timeout);
+  }
+  if (auto x = m.get("retry")) d.retry = read_retry(*x, d.retry, "the destination defaults");
+  if (auto x = m.get("headers")) read_headers(*x, d);
+  return d;
+}
+
+RuleRecord read_rule(const Value& v, std::set<std::string>& ids) {
+  const Mapping m = v.mapping(
+      {"id", "account", "name", "status", "destination", "event_types", "schema_version"});
+  RuleRecord r;
+  r.source = EndpointSource::kConfig;
+  r.account_id = "default";
+  const Value id = m.require("id", "a rule id such as rule_orders");
+  r.id = read_identifier(id, "rule id");
+  if (!ids.insert(r.id).second) id.fail("duplicate rule id '" + r.id + "'");
+  if (auto x = m.get("account")) r.account_id = read_identifier(*x, "account id");
+  const Value name = m.require("name", "a name such as Orders to the warehouse");
+  r.name = name.string();
+  if (auto problem = validate_rule_name(r.name)) name.fail(*problem);
+  if (auto x = m.get("status")) {
+    auto status = parse_rule_status(x->string());
+    if (!status) x->fail("invalid status (expected enabled or disabled)");
+    r.status = *status;
+  }
+  r.destination_id =
+      read_identifier(m.require("destination", "a destination id"), "destination id");
+  const Value types = m.require("event_types", "a list of patterns such as [\"sim.*\"]");
+  for (const Value& item : types.list()) {
+    std::string pattern = item.string();
+    if (const std::optional<std::string> problem = route::validate_pattern(pattern)) {
+      item.fail(*problem);
+    }
+    r.event_types.push_back(std::move(pattern));
+  }
+  if (r.event_types.empty()) types.fail("must not be empty (expected e.g. [\"sim.*\"])");
+  if (auto x = m.get("schema_version")) {
+    std::string version = x->string();
+    if (auto problem = validate_schema_version(version)) x->fail(*problem);
+    r.schema_version = std::move(version);
+  }
+  return r;
+}
+
 // The single document of `text`; a null node for an empty file.
 // Counts documents, ignoring their content (a YAML::EventHandler that keeps nothing).
 class DocumentCounter final : public YAML::EventHandler {
@@ -329,8 +425,9 @@ Config parse_config(std::string_view yaml_text, std::string_view source) {
   Config config;
   config.source = std::string(source);
   const Value root(load_document(yaml_text, source), "", YAML::Mark(), config.source);
-  const Mapping top = root.mapping(
-      {"api", "store", "tls", "network", "defaults", "delivery", "log", "secrets", "endpoints"});
+  const Mapping top =
+      root.mapping({"api", "store", "tls", "network", "defaults", "delivery", "log", "secrets",
+                    "endpoints", "event_streams", "destinations", "rules"});
 
   // Fixed order, whatever the order in the file: endpoints inherit from defaults.
   if (auto x = top.get("api")) read_api(*x, config.api);
@@ -341,10 +438,31 @@ Config parse_config(std::string_view yaml_text, std::string_view source) {
   if (auto x = top.get("delivery")) read_delivery(*x, config.delivery);
   if (auto x = top.get("log")) read_log(*x, config.log);
   if (auto x = top.get("secrets")) read_secrets(*x, config.secrets);
+  std::map<std::string, int> id_lines;  // endpoint/destination id -> line of its first definition
   if (auto x = top.get("endpoints")) {
-    std::map<std::string, int> id_lines;  // endpoint id -> line of its first definition
     for (const Value& item : x->list()) {
       config.endpoints.push_back(read_endpoint(item, config.defaults, id_lines));
+    }
+  }
+  if (auto x = top.get("event_streams")) read_event_streams(*x, config.streams);
+  if (auto x = top.get("destinations")) {
+    for (const Value& item : x->list())
+      config.destinations.push_back(read_destination(item, id_lines));
+  }
+  if (auto x = top.get("rules")) {
+    std::set<std::string> rule_ids;
+    for (const Value& item : x->list()) {
+      RuleRecord rule = read_rule(item, rule_ids);
+      // A rule may name a destination created through the API; one declared here must be a
+      // destination, not an endpoint.
+      const bool is_endpoint =
+          std::any_of(config.endpoints.begin(), config.endpoints.end(),
+                      [&](const EndpointConfig& e) { return e.id == rule.destination_id; });
+      if (is_endpoint) {
+        item.fail("destination '" + rule.destination_id +
+                  "' is an endpoint (expected the id of a destination)");
+      }
+      config.rules.push_back(std::move(rule));
     }
   }
   return config;

@@ -142,6 +142,44 @@ CREATE TABLE meta(
 )sql");
 }
 
+// Version 3: Event Streams. Destinations are endpoints of another kind (so retries, parking,
+// rate limits and attempt records serve them unchanged); rules route events to them; an
+// accepted event waits in stream_pending (written in the event's own transaction) until its
+// batch is made. A batch is an events row whose body is the CloudEvents array, with one
+// delivery: fixed at its first attempt, so every retry sends the same bytes and token.
+void migrate_v3(Database& db, TimeMs /*now*/) {
+  db.exec(R"sql(
+-- EndpointKind: 0 endpoint, 1 destination.
+ALTER TABLE endpoints ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;
+
+-- `status` holds RuleStatus values, `source` EndpointSource values; `event_types` is a JSON
+-- array of patterns. A rowid table: the rowid gives the creation order (list cursor).
+CREATE TABLE rules(
+  id             TEXT PRIMARY KEY,
+  account_id     TEXT NOT NULL REFERENCES accounts(id),
+  name           TEXT NOT NULL,
+  status         INTEGER NOT NULL,
+  destination_id TEXT NOT NULL,
+  event_types    TEXT NOT NULL,
+  schema_version TEXT,
+  source         INTEGER NOT NULL,
+  created_at     INTEGER NOT NULL,
+  updated_at     INTEGER NOT NULL
+);
+CREATE INDEX rules_destination ON rules(destination_id);
+
+-- Small and short-lived: a row lives about one linger (batch.linger) after its event. A
+-- rowid table: the rowid keeps the acceptance order, which batches made after a restart keep.
+CREATE TABLE stream_pending(
+  event_id       TEXT NOT NULL REFERENCES events(id),
+  destination_id TEXT NOT NULL,
+  schema_version TEXT,
+  created_at     INTEGER NOT NULL,
+  UNIQUE(event_id, destination_id)
+);
+)sql");
+}
+
 struct Migration {
   int version;
   void (*apply)(Database& db, TimeMs now);
@@ -152,6 +190,7 @@ const std::vector<Migration>& migrations() {
   static const std::vector<Migration> all = {
       {1, &migrate_v1},
       {2, &migrate_v2},
+      {3, &migrate_v3},
   };
   return all;
 }

@@ -60,6 +60,7 @@ Result<EndpointRecord> SqliteStore::read_endpoint(Statement::Use& row) const {
   e.failing_since = row.get_int(7);
   e.created_at = row.get_int(8);
   e.updated_at = row.get_int(9);
+  e.kind = static_cast<EndpointKind>(row.get_int(10));
   return e;
 }
 
@@ -150,6 +151,14 @@ void SqliteStore::all_endpoints(Callback<std::vector<EndpointRecord>> done) {
 void SqliteStore::sync_config_endpoints(std::vector<EndpointRecord> declared, TimeMs now,
                                         Callback<ConfigSync> done) {
   auto body = [this, declared = std::move(declared), now]() mutable -> Result<ConfigSync> {
+    return sync_endpoints_now(declared, now);
+  };
+  enqueue(make_op<ConfigSync>("sync_config_endpoints", kWrite, std::move(body), std::move(done)));
+}
+
+Result<ConfigSync> SqliteStore::sync_endpoints_now(std::vector<EndpointRecord>& declared,
+                                                   TimeMs now) {
+  {
     // Check everything first: a refusal changes nothing.
     std::vector<std::optional<EndpointRecord>> existing;
     std::vector<std::string> sealed_headers;
@@ -185,6 +194,7 @@ void SqliteStore::sync_config_endpoints(std::vector<EndpointRecord> declared, Ti
     }
     for (const auto& id : removed) {
       sync.cancelled += cancel_live(id, now);
+      drop_stream_pending(id);
       st_->delete_endpoint.use().bind(id).exec();
       ++sync.removed;
     }
@@ -209,6 +219,7 @@ void SqliteStore::sync_config_endpoints(std::vector<EndpointRecord> declared, Ti
             .bind(std::int64_t{0})
             .bind(d.created_at != 0 ? d.created_at : now)
             .bind(now)
+            .bind(to_int(d.kind))
             .exec();
         // Deliveries may name it already (an id used before, or a database from schema 1,
         // whose endpoints lived in YAML only).
@@ -225,7 +236,7 @@ void SqliteStore::sync_config_endpoints(std::vector<EndpointRecord> declared, Ti
         reason = DisabledReason::kNone;
         detail.clear();
       }
-      const bool unchanged = old.account_id == d.account_id &&
+      const bool unchanged = old.account_id == d.account_id && old.kind == d.kind &&
                              settings_to_json(old.settings) == settings &&
                              old.settings.headers == d.settings.headers &&
                              old.disabled_reason == reason && old.disabled_detail == detail;
@@ -238,6 +249,7 @@ void SqliteStore::sync_config_endpoints(std::vector<EndpointRecord> declared, Ti
           .bind(detail)
           .bind(now)
           .bind(d.id)
+          .bind(to_int(d.kind))
           .exec();
       if (old.enabled() && reason != DisabledReason::kNone) {
         park(d.id, true, now);
@@ -256,8 +268,7 @@ void SqliteStore::sync_config_endpoints(std::vector<EndpointRecord> declared, Ti
     if (!all) return all.error();
     sync.endpoints = std::move(*all);
     return sync;
-  };
-  enqueue(make_op<ConfigSync>("sync_config_endpoints", kWrite, std::move(body), std::move(done)));
+  }
 }
 
 void SqliteStore::create_endpoint(EndpointRecord endpoint, Callback<EndpointRecord> done) {
@@ -283,6 +294,7 @@ void SqliteStore::create_endpoint(EndpointRecord endpoint, Callback<EndpointReco
         .bind(e.failing_since)
         .bind(e.created_at)
         .bind(e.updated_at)
+        .bind(to_int(e.kind))
         .exec();
     return e;
   };
@@ -304,7 +316,14 @@ void SqliteStore::get_endpoint(std::string account_id, std::string id,
 
 void SqliteStore::list_endpoints(std::string account_id, std::optional<std::string> cursor,
                                  int limit, Callback<Page<EndpointRecord>> done) {
-  auto body = [this, account_id = std::move(account_id), cursor = std::move(cursor),
+  list_of_kind(EndpointKind::kEndpoint, std::move(account_id), std::move(cursor), limit,
+               std::move(done));
+}
+
+void SqliteStore::list_of_kind(EndpointKind kind, std::string account_id,
+                               std::optional<std::string> cursor, int limit,
+                               Callback<Page<EndpointRecord>> done) {
+  auto body = [this, kind, account_id = std::move(account_id), cursor = std::move(cursor),
                limit]() -> Result<Page<EndpointRecord>> {
     auto after = parse_rowid_cursor(cursor, 0);
     if (!after) return after.error();
@@ -312,7 +331,8 @@ void SqliteStore::list_endpoints(std::string account_id, std::optional<std::stri
     Page<EndpointRecord> page;
     std::int64_t last_rowid = 0;
     auto row = st_->list_endpoints.use();
-    row.bind(account_id).bind(*after).bind(n + 1);  // one more tells whether a next page exists
+    // One more tells whether a next page exists.
+    row.bind(account_id).bind(*after).bind(n + 1).bind(to_int(kind));
     while (row.next()) {
       if (static_cast<std::int64_t>(page.items.size()) == n) {
         page.next_cursor = std::to_string(last_rowid);
@@ -321,7 +341,7 @@ void SqliteStore::list_endpoints(std::string account_id, std::optional<std::stri
       auto e = read_endpoint(row);
       if (!e) return e.error();
       page.items.push_back(std::move(*e));
-      last_rowid = row.get_int(10);
+      last_rowid = row.get_int(11);
     }
     return page;
   };
@@ -359,7 +379,9 @@ void SqliteStore::delete_endpoint(std::string account_id, std::string id, TimeMs
     if (!found) return found.error();
     if (!*found || (*found)->account_id != account_id) return endpoint_not_found(id);
     if ((*found)->source == EndpointSource::kConfig) return declared_in_config(id);
+    if (auto in_use = destination_in_use(id)) return std::move(*in_use);
     const int cancelled = cancel_live(id, now);
+    drop_stream_pending(id);
     st_->delete_endpoint.use().bind(id).exec();
     return cancelled;
   };

@@ -23,6 +23,7 @@
 #include "store/schema.hpp"
 #include "store/sqlite.hpp"
 #include "store/statements.hpp"
+#include "store/stream_statements.hpp"
 
 namespace korehook::store {
 
@@ -96,8 +97,10 @@ SqliteStore::SqliteStore(const SqliteOptions& options, Poster post, const Clock&
           "secrets stored in plain text count={}: configure secrets.key_file to seal them", plain);
     }
     st_ = std::make_unique<Statements>(*db_);
+    sst_ = std::make_unique<StreamStatements>(*db_);
     logger().info("store opened path={} schema={} fsync={}", path, version, options.fsync);
   } catch (const std::exception& e) {
+    sst_.reset();
     st_.reset();
     db_.reset();
     throw std::runtime_error("cannot open store '" + path + "': " + e.what());
@@ -122,6 +125,7 @@ void SqliteStore::close() {
     thread_.join();
   }
   // The last connection to close checkpoints the WAL.
+  sst_.reset();
   st_.reset();
   db_.reset();
 }
@@ -315,6 +319,7 @@ void SqliteStore::append_events(std::vector<NewEvent> events,
             .bind(e.created_at)
             .exec();
       }
+      insert_stream_pending(e, ne.streams);
       out.push_back(AppendResult{e.id, true});
     }
     return out;

@@ -85,6 +85,22 @@ class SqliteStore final : public Store {
                           std::string detail, TimeMs now, Callback<EndpointRecord> done) override;
   void set_endpoint_failing_since(std::string id, TimeMs since) override;
 
+  void list_destinations(std::string account_id, std::optional<std::string> cursor, int limit,
+                         Callback<Page<EndpointRecord>> done) override;
+  void sync_config(std::vector<EndpointRecord> declared, std::vector<RuleRecord> rules, TimeMs now,
+                   Callback<ConfigSync> done) override;
+  void all_rules(Callback<std::vector<RuleRecord>> done) override;
+  void create_rule(RuleRecord rule, Callback<RuleRecord> done) override;
+  void get_rule(std::string account_id, std::string id,
+                Callback<std::optional<RuleRecord>> done) override;
+  void list_rules(std::string account_id, std::optional<std::string> destination_id,
+                  std::optional<std::string> cursor, int limit,
+                  Callback<Page<RuleRecord>> done) override;
+  void update_rule(RuleRecord rule, TimeMs now, Callback<RuleRecord> done) override;
+  void delete_rule(std::string account_id, std::string id, Callback<Unit> done) override;
+  void stream_pending(Callback<std::vector<StreamPending>> done) override;
+  void create_stream_batch(NewStreamBatch batch, Callback<StreamBatchResult> done) override;
+
   void list_deliveries(DeliveryFilter filter, std::optional<std::string> cursor, int limit,
                        Callback<Page<DeliveryInfo>> done) override;
   void get_delivery(std::string account_id, std::string id,
@@ -100,6 +116,7 @@ class SqliteStore final : public Store {
 
  private:
   struct Statements;
+  struct StreamStatements;  // sqlite_streams.cpp
   void update_each(const char* op, sqlite::Statement Statements::*statement,
                    std::vector<std::string> delivery_ids);
 
@@ -113,6 +130,22 @@ class SqliteStore final : public Store {
   void park(const std::string& endpoint_id, bool parked, TimeMs now);
   // Cancels the live deliveries of an endpoint; answers how many.
   int cancel_live(const std::string& endpoint_id, TimeMs now);
+  // The body of sync_config_endpoints (sync_config runs it too); normalises `declared`.
+  Result<ConfigSync> sync_endpoints_now(std::vector<EndpointRecord>& declared, TimeMs now);
+  void list_of_kind(EndpointKind kind, std::string account_id, std::optional<std::string> cursor,
+                    int limit, Callback<Page<EndpointRecord>> done);
+
+  // Event Streams helpers, on the store thread (sqlite_streams.cpp).
+  // `conflict` naming the rules that still feed destination `id`, if any.
+  std::optional<Error> destination_in_use(const std::string& id);
+  // append_events: the event's stream_pending rows.
+  void insert_stream_pending(const EventRecord& event, const std::vector<StreamTarget>& streams);
+  // Deletes the pending stream rows of a destination that goes away.
+  void drop_stream_pending(const std::string& destination_id);
+  Result<std::vector<RuleRecord>> read_all_rules();
+  std::optional<RuleRecord> find_rule(const std::string& id);
+  // `not_found`/`conflict` unless `rule` names an existing destination of its account.
+  std::optional<Error> check_rule_destination(const RuleRecord& rule);
 
   // A delivery with its event's account, type and callback URL (sqlite_deliveries.cpp).
   Result<std::optional<DeliveryInfo>> find_delivery(const std::string& account_id,
@@ -129,6 +162,7 @@ class SqliteStore final : public Store {
   std::optional<crypto::Sealer> sealer_;  // with SqliteOptions::secrets_key
   std::unique_ptr<sqlite::Database> db_;
   std::unique_ptr<Statements> st_;
+  std::unique_ptr<StreamStatements> sst_;
 
   std::mutex mu_;
   std::condition_variable cv_;

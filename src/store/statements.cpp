@@ -12,7 +12,7 @@ namespace {
 // What endpoint queries read (rows.hpp order for read_endpoint in sqlite_endpoints.cpp).
 const std::string kEndpointColumns =
     "id, account_id, source, settings, headers, disabled_reason, disabled_detail, "
-    "failing_since, created_at, updated_at";
+    "failing_since, created_at, updated_at, kind";
 
 const std::string kDeliveryColumns =
     "d.id, d.event_id, d.endpoint_id, d.token, d.state, d.attempt_count, d.cycle_start, "
@@ -103,14 +103,14 @@ SqliteStore::Statements::Statements(sqlite::Database& db)
       get_endpoint(db, "SELECT " + kEndpointColumns + " FROM endpoints WHERE id = ?"),
       list_endpoints(db, "SELECT " + kEndpointColumns +
                              ", rowid FROM endpoints WHERE account_id = ?1 AND rowid > ?2 "
-                             "ORDER BY rowid LIMIT ?3"),
+                             "AND kind = ?4 ORDER BY rowid LIMIT ?3"),
       config_endpoint_ids(db, "SELECT id FROM endpoints WHERE source = 1"),
       insert_endpoint(db, "INSERT INTO endpoints(" + kEndpointColumns +
-                              ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                              ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
       update_config_endpoint(db,
                              "UPDATE endpoints SET account_id = ?1, settings = ?2, headers = ?3, "
-                             "disabled_reason = ?4, disabled_detail = ?5, updated_at = ?6 "
-                             "WHERE id = ?7"),
+                             "disabled_reason = ?4, disabled_detail = ?5, updated_at = ?6, "
+                             "kind = ?8 WHERE id = ?7"),
       update_endpoint_settings(db,
                                "UPDATE endpoints SET settings = ?1, headers = ?2, updated_at = ?3 "
                                "WHERE id = ?4"),

@@ -16,6 +16,8 @@ inline std::int64_t to_int(DeliveryState s) { return static_cast<std::int64_t>(s
 inline std::int64_t to_int(SecretStatus s) { return static_cast<std::int64_t>(s); }
 inline std::int64_t to_int(DisabledReason r) { return static_cast<std::int64_t>(r); }
 inline std::int64_t to_int(EndpointSource s) { return static_cast<std::int64_t>(s); }
+inline std::int64_t to_int(EndpointKind k) { return static_cast<std::int64_t>(k); }
+inline std::int64_t to_int(RuleStatus s) { return static_cast<std::int64_t>(s); }
 
 struct SqliteStore::Statements {
   explicit Statements(sqlite::Database& db);

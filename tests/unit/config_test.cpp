@@ -226,7 +226,8 @@ TEST_CASE("config: unknown keys are rejected with a suggestion", "[config]") {
   // Nothing close: list what is allowed.
   CHECK(error_of("log:\n  level: info\nlisteners: []\n") ==
         "korehook.yaml:3:1: listeners: unknown key 'listeners' (expected one of: api, store, "
-        "tls, network, defaults, delivery, log, secrets, endpoints)");
+        "tls, network, defaults, delivery, log, secrets, endpoints, event_streams, destinations, "
+        "rules)");
 }
 
 TEST_CASE("config: wrong types", "[config]") {

@@ -9,7 +9,9 @@
 #include <vector>
 
 #include "korehook/api/server.hpp"
+#include "korehook/delivery/sender.hpp"
 #include "korehook/dispatch/dispatcher.hpp"
+#include "korehook/dispatch/stream_batcher.hpp"
 #include "korehook/model/endpoint.hpp"
 #include "korehook/net/url.hpp"
 #include "korehook/store/store.hpp"
@@ -27,6 +29,12 @@ struct ApiOptions {
   // What an endpoint created through the API gets for the settings it does not give
   // (config `defaults`).
   EndpointSettings endpoint_defaults;
+  // Event Streams: matches events against the rules and batches them. Null: no rule ever
+  // matches (rules can still be managed).
+  dispatch::StreamBatcher* streams = nullptr;
+  // Sends one request at once, outside the store (test events). Empty: test events answer
+  // 503 unavailable.
+  std::function<void(delivery::SendRequest, std::function<void(delivery::SendResult)>)> send;
 };
 
 // The API's routes. Handlers validate input with the pure core, call the store and the

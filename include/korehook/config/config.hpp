@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "korehook/model/endpoint.hpp"
+#include "korehook/model/stream.hpp"
 #include "korehook/net/cidr.hpp"
 #include "korehook/retry/policy.hpp"
 #include "korehook/util/time.hpp"
@@ -90,6 +91,14 @@ struct Config {
   } log;
 
   std::vector<EndpointConfig> endpoints;
+
+  // Event Streams (`event_streams:`): the CloudEvents source and the batching window.
+  StreamSettings streams;
+  // `destinations:`: endpoints of kind kDestination; the name is kept in `description`,
+  // `event_types` is empty (rules feed them).
+  std::vector<EndpointConfig> destinations;
+  // `rules:`; source kConfig.
+  std::vector<RuleRecord> rules;
 };
 
 // Parses and validates YAML text. `source` names the file in messages.

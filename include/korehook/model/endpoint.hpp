@@ -19,6 +19,12 @@ namespace korehook {
 enum class EndpointSource { kApi = 0, kConfig = 1 };
 std::string_view to_string(EndpointSource s);  // "api", "config"
 
+// What a delivery target is to its users: an endpoint (SPEC §2.2, its own event filter) or an
+// Event Streams destination (SPEC §2.3, fed by streaming rules, no filter of its own: its
+// event_types are empty, so Dispatcher::route never picks it). Both are delivered the same
+// way; the API shows each kind only under its own routes.
+enum class EndpointKind { kEndpoint = 0, kDestination = 1 };
+
 // Why an endpoint is disabled.
 enum class DisabledReason {
   kNone = 0,
@@ -54,6 +60,7 @@ struct EndpointRecord {
   std::string id;  // [A-Za-z0-9_-]{1,64}
   std::string account_id;
   EndpointSource source = EndpointSource::kApi;
+  EndpointKind kind = EndpointKind::kEndpoint;
   EndpointSettings settings;
   // Enabled unless `disabled_reason` says why not.
   DisabledReason disabled_reason = DisabledReason::kNone;

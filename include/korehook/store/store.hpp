@@ -10,6 +10,7 @@
 
 #include "korehook/crypto/sealer.hpp"
 #include "korehook/model/endpoint.hpp"
+#include "korehook/model/stream.hpp"
 #include "korehook/model/types.hpp"
 #include "korehook/sign/headers.hpp"
 #include "korehook/util/result.hpp"
@@ -32,9 +33,18 @@ struct Work {
   std::shared_ptr<const Payload> payload;
 };
 
+// An event's share of Event Streams: one per destination that enabled rules route it to.
+struct StreamTarget {
+  std::string destination_id;
+  std::optional<std::string> schema_version;  // of the rule that routed it (dataschema)
+};
+
 struct NewEvent {
   EventRecord event;
   std::vector<DeliveryRecord> deliveries;  // state pending, attempt_count 0
+  // Stored as `stream_pending` rows in the same transaction: the event waits there for its
+  // batch (create_stream_batch), so an accepted event reaches its destinations after a crash.
+  std::vector<StreamTarget> streams;
   // Non-zero: the deliveries are created already leased to this process (the dispatcher
   // holds them in memory), so claim_due() will not hand them out again.
   TimeMs lease_until = 0;
@@ -112,9 +122,39 @@ struct DeliveryFilter {
   std::optional<TimeMs> until;
 };
 
+// An event waiting for its batch to one destination (a `stream_pending` row).
+struct StreamPending {
+  std::string event_id;
+  std::string destination_id;
+  std::string account_id;
+  std::string type;
+  TimeMs created_at = 0;  // the event's
+};
+
+// One batch to make from pending rows (create_stream_batch).
+struct NewStreamBatch {
+  std::string batch_id;  // the events row that holds the batch body
+  std::string delivery_id;
+  std::string token;  // the batch's kore-idempotency-token (and webhook-id)
+  std::string destination_id;
+  std::string account_id;
+  std::string type;
+  std::string source;                  // CloudEvents `source`
+  std::vector<std::string> event_ids;  // pending rows (event_id, destination_id), in order
+  TimeMs now = 0;
+  TimeMs lease_until = 0;  // as NewEvent::lease_until
+};
+
+struct StreamBatchResult {
+  std::optional<Work> work;  // the new delivery; nullopt when nothing was made or it is parked
+  int events = 0;            // pending rows turned into the batch
+  bool parked = false;       // the destination is disabled: stored parked
+};
+
 // What sync_config_endpoints() did.
 struct ConfigSync {
   std::vector<EndpointRecord> endpoints;  // every endpoint of every account, after the sync
+  std::vector<RuleRecord> rules;          // every rule (sync_config only)
   int removed = 0;                        // config endpoints no longer declared
   int cancelled = 0;                      // their live deliveries, now cancelled
 };
@@ -229,6 +269,40 @@ class Store {
                                   Callback<EndpointRecord> done) = 0;
   // Fire-and-forget: the start of the endpoint's failing streak (0: it succeeded again).
   virtual void set_endpoint_failing_since(std::string id, TimeMs since) = 0;
+
+  // --- Event Streams (sqlite_streams.cpp). Destinations are endpoints of kind kDestination:
+  // create/get/update/set_endpoint_state serve both kinds; list_endpoints lists endpoints
+  // only, list_destinations destinations only. delete_endpoint refuses (`conflict`) a
+  // destination that rules still feed.
+
+  virtual void list_destinations(std::string account_id, std::optional<std::string> cursor,
+                                 int limit, Callback<Page<EndpointRecord>> done) = 0;
+  // sync_config_endpoints() (destinations included, by kind) plus the YAML rules, in one
+  // transaction: config rules no longer declared are deleted; every rule must then name an
+  // existing destination of its account (else `conflict` or `not_found`, nothing changes).
+  virtual void sync_config(std::vector<EndpointRecord> declared, std::vector<RuleRecord> rules,
+                           TimeMs now, Callback<ConfigSync> done) = 0;
+  virtual void all_rules(Callback<std::vector<RuleRecord>> done) = 0;
+  // `rule` carries everything; source becomes kApi. Errors: `conflict` (the id exists),
+  // `not_found` (account or destination; message names it).
+  virtual void create_rule(RuleRecord rule, Callback<RuleRecord> done) = 0;
+  virtual void get_rule(std::string account_id, std::string id,
+                        Callback<std::optional<RuleRecord>> done) = 0;
+  // In creation order; only those feeding `destination_id` when given.
+  virtual void list_rules(std::string account_id, std::optional<std::string> destination_id,
+                          std::optional<std::string> cursor, int limit,
+                          Callback<Page<RuleRecord>> done) = 0;
+  // Replaces an API rule (matched by account and id) with `rule`. `declared_in_config` for a
+  // YAML rule.
+  virtual void update_rule(RuleRecord rule, TimeMs now, Callback<RuleRecord> done) = 0;
+  virtual void delete_rule(std::string account_id, std::string id, Callback<Unit> done) = 0;
+  // Every pending row, oldest first (startup: the batcher takes them up again).
+  virtual void stream_pending(Callback<std::vector<StreamPending>> done) = 0;
+  // One transaction: reads the pending rows of `batch` that still exist, builds the CloudEvents
+  // array, stores it as an events row (id batch_id, type, application/json) with one delivery
+  // to the destination (parked when it is disabled), and deletes those rows. A destination
+  // that no longer exists: its rows are deleted and nothing is made.
+  virtual void create_stream_batch(NewStreamBatch batch, Callback<StreamBatchResult> done) = 0;
 
   // --- Deliveries (scoped by the event's account).
   // Newest first; `cursor` from the previous page.
