@@ -6,11 +6,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
 #include <cerrno>
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -102,9 +105,58 @@ std::optional<Response> peer_refusal(local::socket& socket, const ServerOptions&
                         std::move(info));
 }
 
-// Answers a connection over max_connections with 503 and closes it. One small write on a
-// fresh socket, non-blocking: if it does not fit at once the client just sees the close.
-void refuse_busy(local::socket& socket, int connections) {
+// A refused connection after its 503: the send side is shut down, and what the client still
+// sends is read and dropped until it closes or `kLingerFor` passes. Closing at once would make
+// the client's write of its request fail (EPIPE) before it reads the answer. At most
+// kMaxLingering at once; past that a refused connection is closed right away.
+class Lingering : public std::enable_shared_from_this<Lingering> {
+ public:
+  static constexpr auto kLingerFor = std::chrono::seconds(1);
+  static constexpr int kMaxLingering = 64;
+
+  static void start(local::socket socket) {
+    if (count_ >= kMaxLingering) {
+      beast::error_code ignored;
+      socket.close(ignored);
+      return;
+    }
+    auto self = std::make_shared<Lingering>(std::move(socket));
+    self->timer_.expires_after(kLingerFor);
+    self->timer_.async_wait([self](beast::error_code) {
+      beast::error_code ignored;
+      self->socket_.close(ignored);
+    });
+    self->read();
+  }
+
+  explicit Lingering(local::socket socket)
+      : socket_(std::move(socket)), timer_(socket_.get_executor()) {
+    ++count_;
+  }
+  ~Lingering() { --count_; }
+
+ private:
+  void read() {
+    socket_.async_read_some(asio::buffer(buffer_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (ec) {
+                                self->timer_.cancel();
+                                return;
+                              }
+                              self->read();
+                            });
+  }
+
+  inline static int count_ = 0;  // the io thread only
+  local::socket socket_;
+  asio::steady_timer timer_;
+  std::array<char, 1024> buffer_{};
+};
+
+// Answers a connection over max_connections with 503 and closes it (after lingering). One
+// small write on a fresh socket, non-blocking: if it does not fit at once the client just sees
+// the close.
+void refuse_busy(local::socket socket, int connections) {
   logger().warn("connection refused: {} connections busy (api.max_connections)", connections);
   const Response res = error_response(503, "too_many_connections",
                                       "the API has too many open connections; retry shortly");
@@ -117,7 +169,7 @@ void refuse_busy(local::socket& socket, int connections) {
   socket.non_blocking(true, ignored);
   socket.write_some(asio::buffer(wire), ignored);
   socket.shutdown(local::socket::shutdown_send, ignored);
-  socket.close(ignored);
+  Lingering::start(std::move(socket));
 }
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -290,7 +342,7 @@ void Server::Impl::do_accept() {
       logger().warn("accept failed: {}", ec.message());
     } else if (self->connections - self->evicting >= self->options.max_connections &&
                !self->evict_oldest_waiting()) {
-      refuse_busy(socket, self->connections);
+      refuse_busy(std::move(socket), self->connections);
     } else {
       std::optional<Response> refusal = peer_refusal(socket, self->options);
       std::make_shared<Session>(std::move(socket), self, std::move(refusal))->start();
