@@ -187,7 +187,11 @@ void append(Context& ctx, std::vector<Submitted> submitted,
                               // accept() releases the rest of the reservation.
                               if (!accepted.empty()) ctx.dispatcher.accept(std::move(accepted));
                             } else if (!accepted.empty()) {
-                              ctx.dispatcher.notify_stored();
+                              std::vector<std::string> stored;
+                              for (const auto& w : accepted) {
+                                stored.push_back(w.delivery.endpoint_id);
+                              }
+                              ctx.dispatcher.notify_stored(stored);
                             }
                             done(std::move(result));
                           });

@@ -692,6 +692,14 @@ void Dispatcher::notify_stored() {
   impl_->maybe_fetch();
 }
 
+void Dispatcher::notify_stored(const std::vector<std::string>& endpoint_ids) {
+  const bool all_waiting =
+      std::all_of(endpoint_ids.begin(), endpoint_ids.end(),
+                  [this](const std::string& id) { return impl_->excluded.contains(id); });
+  if (all_waiting && !endpoint_ids.empty()) return;
+  notify_stored();
+}
+
 void Dispatcher::start() {
   impl_->cold = true;
   impl_->maybe_fetch();

@@ -147,7 +147,7 @@ struct StreamBatcher::Impl {
         if (leased) {
           dispatcher.accept({std::move(*r->work)});
         } else {
-          dispatcher.notify_stored();
+          dispatcher.notify_stored({key.first});
         }
       } else if (leased) {
         dispatcher.release_reservation({key.first});

@@ -101,6 +101,10 @@ class Dispatcher {
   void accept(std::vector<store::Work> work);
   // Deliveries were appended unleased: fetch them from the store when there is room.
   void notify_stored();
+  // The same for new deliveries of these endpoints: nothing to do when each of them holds its
+  // share of memory already (their stored work is claimed once they drain; a claim now would
+  // only read past it).
+  void notify_stored(const std::vector<std::string>& endpoint_ids);
 
   // Claims due work from the store (call once the store is recovered).
   void start();
