@@ -83,7 +83,7 @@ struct Config {
     int memory_per_endpoint = 0;
     // Attempts in flight at once over all endpoints and callbacks: bounds the connections
     // (and their TLS buffers) whatever the number of endpoints.
-    int max_in_flight = 256;
+    int max_in_flight = 128;
   } delivery;
 
   struct Log {

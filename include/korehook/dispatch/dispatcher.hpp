@@ -50,7 +50,7 @@ struct DispatcherOptions {
   // new ones past it wait in the store, and claims leave out endpoints holding half of it.
   int memory_per_endpoint = 1024;
   // Attempts in flight at once over all targets (each holds a connection and its buffers).
-  int max_in_flight_total = 256;
+  int max_in_flight_total = 128;
   // Retries due within this window stay in memory on a timer; later ones go back to the store.
   Millis horizon{60'000};
 };
