@@ -248,7 +248,7 @@ TEST_CASE("manage: a callback_url event goes to that URL only, signed", "[manage
   CHECK(bad.body.at("info").at("field") == "callback_url");
 }
 
-TEST_CASE("manage: YAML endpoints are read-only through the API; a bad reload keeps them",
+TEST_CASE("manage: YAML endpoints are read-only through the API, a bad reload keeps them",
           "[manage]") {
   Fixture f;
   Daemon d(f.yaml({endpoint("ep_yaml", f.receiver_url("/y"))}));
@@ -371,7 +371,7 @@ TEST_CASE("manage: deliveries list, detail with response headers, replay and red
   CHECK(call(d, "GET", "/v1/deliveries/nope").status == 404);
 }
 
-TEST_CASE("manage: 410 Gone disables the endpoint; enabling resumes its pending deliveries",
+TEST_CASE("manage: 410 Gone disables the endpoint, enabling resumes its pending deliveries",
           "[manage]") {
   Fixture f;
   std::atomic<bool> gone{true};
@@ -403,7 +403,7 @@ TEST_CASE("manage: 410 Gone disables the endpoint; enabling resumes its pending 
   CHECK(f.receiver().request_count() == 2);
 }
 
-TEST_CASE("manage: an endpoint failing for disable_after is disabled; disable and enable by hand",
+TEST_CASE("manage: an endpoint failing for disable_after is disabled, disable and enable by hand",
           "[manage]") {
   Fixture f;
   f.receiver().set_handler([](const ReceivedRequest&) { return Reply{.status = 503}; });
@@ -465,7 +465,7 @@ TEST_CASE("manage: secret rotation with overlap signs with both keys", "[manage]
   CHECK(bad.status == 400);
 }
 
-TEST_CASE("manage: secrets and header values are encrypted at rest; the key is required",
+TEST_CASE("manage: secrets and header values are encrypted at rest, the key is required",
           "[manage]") {
   Fixture f;
   Daemon d(bare_yaml(f));

@@ -140,7 +140,7 @@ TEST_CASE("streams: 50 events of one type go in one request, as CloudEvents", "[
   CHECK(deliveries_of(get_event(d, ids.back())).size() == 1);  // the endpoint's
 }
 
-TEST_CASE("streams: 120 events make batches of 50, 50 and 20; types never mix", "[streams]") {
+TEST_CASE("streams: 120 events make batches of 50, 50 and 20, types never mix", "[streams]") {
   Fixture f;
   Daemon d(streams_yaml(f, "500ms"));
   d.start();
@@ -202,7 +202,7 @@ TEST_CASE("streams: a batch is retried with the same bytes and token", "[streams
   REQUIRE(list.body.at("data").as_array().size() == 1);
 }
 
-TEST_CASE("streams: a disabled rule sends nothing; enabled again it does", "[streams]") {
+TEST_CASE("streams: a disabled rule sends nothing, enabled again it does", "[streams]") {
   Fixture f;
   Daemon d(streams_yaml(f, "200ms"));
   d.start();

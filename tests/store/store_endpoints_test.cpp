@@ -252,7 +252,7 @@ TEST_CASE("store: endpoints are created, read, listed in creation order, updated
   }
 }
 
-TEST_CASE("store: endpoint headers need the secrets key; plain ones do not", "[store][endpoints]") {
+TEST_CASE("store: endpoint headers need the secrets key, plain ones do not", "[store][endpoints]") {
   TempDir dir;
   auto store = open_store(dir.file("k.db"), true, inline_poster(), std::nullopt);
   REQUIRE(create_endpoint(*store, make_endpoint("ep_plain")).ok());

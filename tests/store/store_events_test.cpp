@@ -132,7 +132,7 @@ TEST_CASE("store: a repeated idempotency key answers the original id and creates
 }
 
 TEST_CASE(
-    "store: append_events is all or nothing; other commands in the same commit are not "
+    "store: append_events is all or nothing, other commands in the same commit are not "
     "affected",
     "[store]") {
   TempDir dir;

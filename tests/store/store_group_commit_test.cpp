@@ -118,7 +118,7 @@ TEST_CASE("store: concurrent producers are all acknowledged, durable, and share 
   CHECK(work->size() == static_cast<std::size_t>(kTotal));
 }
 
-TEST_CASE("store: bookkeeping alone commits without an fsync; appends and API writes with one",
+TEST_CASE("store: bookkeeping alone commits without an fsync, appends and API writes with one",
           "[store][group-commit]") {
   TempDir dir;
   const std::string path = dir.file("k.db");

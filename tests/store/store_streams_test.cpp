@@ -163,7 +163,7 @@ TEST_CASE("store: rules name an existing destination of their account", "[store]
       "not_found");
 }
 
-TEST_CASE("store: YAML rules and destinations sync together; a dangling rule refuses the sync",
+TEST_CASE("store: YAML rules and destinations sync together, a dangling rule refuses the sync",
           "[store][streams]") {
   TempDir dir;
   auto store = open_store(dir.file("k.db"));
