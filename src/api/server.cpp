@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
@@ -147,7 +148,7 @@ class Lingering : public std::enable_shared_from_this<Lingering> {
                             });
   }
 
-  inline static int count_ = 0;  // the io thread only
+  inline static std::atomic<int> count_{0};  // over every server of the process
   local::socket socket_;
   asio::steady_timer timer_;
   std::array<char, 1024> buffer_{};
