@@ -100,6 +100,23 @@ inline boost::json::value parse_json(const std::string& text) {
   return value;
 }
 
+// One API answer: the status and the body parsed as JSON (null when empty).
+struct Answer {
+  int status = 0;
+  boost::json::value body;
+};
+
+// One API call (REQUIREs that it got an answer).
+inline Answer call(Daemon& d, std::string_view method, std::string_view target,
+                   const std::string& body = "") {
+  auto res = d.request(method, target, body);
+  REQUIRE(res.ok());
+  Answer a;
+  a.status = res->status;
+  if (!res->body.empty()) a.body = parse_json(res->body);
+  return a;
+}
+
 // POST /v1/events; returns the event id (REQUIREs a 202).
 inline std::string submit_event(Daemon& daemon, const std::string& body_json) {
   auto res = daemon.request("POST", "/v1/events", body_json);

@@ -14,22 +14,6 @@ namespace {
 
 namespace json = boost::json;
 
-struct Answer {
-  int status = 0;
-  json::value body;
-};
-
-// One API call; the body parsed as JSON when there is one.
-Answer call(Daemon& d, std::string_view method, std::string_view target,
-            const std::string& body = "") {
-  auto res = d.request(method, target, body);
-  REQUIRE(res.ok());
-  Answer a;
-  a.status = res->status;
-  if (!res->body.empty()) a.body = parse_json(res->body);
-  return a;
-}
-
 std::string str(const json::value& v, std::string_view key) {
   return std::string(v.at(key).as_string());
 }

@@ -11,21 +11,6 @@ namespace {
 
 namespace json = boost::json;
 
-struct Answer {
-  int status = 0;
-  json::value body;
-};
-
-Answer call(Daemon& d, std::string_view method, std::string_view target,
-            const std::string& body = "") {
-  auto res = d.request(method, target, body);
-  REQUIRE(res.ok());
-  Answer a;
-  a.status = res->status;
-  if (!res->body.empty()) a.body = parse_json(res->body);
-  return a;
-}
-
 // A daemon with the given batching window and no YAML endpoints.
 std::string streams_yaml(const Fixture& f, std::string_view linger, int max_events = 50,
                          const std::vector<EndpointYaml>& endpoints = {}) {
