@@ -156,6 +156,13 @@ TEST_CASE("parse_https_url: length limit is 2048 characters", "[url]") {
   const std::string base = "https://example.com/";
   CHECK(parse_https_url(base + std::string(2048 - base.size(), 'a')).ok());
   CHECK_FALSE(parse_https_url(base + std::string(2049 - base.size(), 'a')).ok());
+  // The limit is on what is typed: a 2,048-character URL whose normal form is longer
+  // (host `1` is 0.0.0.1, the empty path becomes `/`) is accepted.
+  const std::string short_host = "https://1?";
+  const auto url = parse_https_url(short_host + std::string(2048 - short_host.size(), 'a'));
+  REQUIRE(url.ok());
+  CHECK(url->host == "0.0.0.1");
+  CHECK(url->target.size() == 2048 - short_host.size() + 2);
 }
 
 TEST_CASE("parse_https_url: error messages say what is wrong", "[url]") {
