@@ -5,6 +5,8 @@ set -euo pipefail
 
 packages=(
   g++ cmake ninja-build ccache pkg-config clang-format
+  # The fuzzing pass of scripts/test.sh: clang with its libFuzzer and sanitizer runtimes.
+  clang libclang-rt-14-dev
   # Boost 1.81 headers: korehook uses only header-only Boost (Asio, Beast, JSON, URL), so
   # the header package is enough; libboost1.81-all-dev works as well.
   libboost1.81-dev
