@@ -138,8 +138,9 @@ json::value string_or_null(const std::optional<std::string>& s);
 // {"data": [...], "next_cursor": ...}
 json::object page_json(json::array data, const std::optional<std::string>& next_cursor);
 
-// A delivery as the API shows it (deliveries.cpp), and its attempts.
-json::object delivery_json(const store::DeliveryInfo& info);
+// A delivery as the API shows it (deliveries.cpp), and its attempts. A pending delivery
+// with an attempt underway in the dispatcher shows as in_flight.
+json::object delivery_json(const store::DeliveryInfo& info, const dispatch::Dispatcher& dispatcher);
 json::array attempts_json(const std::vector<AttemptRecord>& attempts);
 
 // --- Endpoint helpers (endpoints.cpp), shared with destinations.cpp ---

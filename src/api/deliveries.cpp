@@ -6,8 +6,12 @@
 
 namespace korehook::api {
 
-json::object delivery_json(const store::DeliveryInfo& info) {
+json::object delivery_json(const store::DeliveryInfo& info,
+                           const dispatch::Dispatcher& dispatcher) {
   const DeliveryRecord& d = info.delivery;
+  const DeliveryState state = d.state == DeliveryState::kPending && dispatcher.attempting(d.id)
+                                  ? DeliveryState::kInFlight
+                                  : d.state;
   json::object o;
   o["id"] = d.id;
   o["event_id"] = d.event_id;
@@ -16,10 +20,10 @@ json::object delivery_json(const store::DeliveryInfo& info) {
   o["endpoint_id"] = d.endpoint_id.empty() ? json::value() : json::value(d.endpoint_id);
   o["callback_url"] = string_or_null(info.callback_url);
   o["token"] = d.token;
-  o["state"] = to_string(d.state);
+  o["state"] = to_string(state);
   o["attempt_count"] = d.attempt_count;
   o["next_attempt_at"] =
-      d.state == DeliveryState::kPending ? time_or_null(d.next_attempt_at) : json::value();
+      state == DeliveryState::kPending ? time_or_null(d.next_attempt_at) : json::value();
   o["created_at"] = time_or_null(d.created_at);
   o["updated_at"] = time_or_null(d.updated_at);
   return o;
@@ -84,29 +88,40 @@ void list_deliveries(Context& ctx, Request req, const Params&, Respond respond) 
   std::optional<std::string> cursor;
   if (const std::string* c = req.query_param("cursor")) cursor = *c;
   const std::string account = filter.account_id;
-  with_account(ctx, account, std::move(respond),
-               [&ctx, filter = std::move(filter), cursor, limit = *limit](Respond respond) {
-                 ctx.store.list_deliveries(
-                     filter, cursor, limit,
-                     [respond = std::move(respond)](Result<store::Page<store::DeliveryInfo>> r) {
-                       if (!r.ok()) return respond(error_response(r.error()));
-                       json::array data;
-                       for (const auto& d : r->items) data.push_back(delivery_json(d));
-                       respond(json_response(200, page_json(std::move(data), r->next_cursor)));
-                     });
-               });
+  with_account(
+      ctx, account, std::move(respond),
+      [&ctx, filter = std::move(filter), cursor, limit = *limit](Respond respond) mutable {
+        // The store keeps deliveries with an attempt underway pending; the
+        // dispatcher knows which they are.
+        if (filter.state == DeliveryState::kInFlight) {
+          filter.state = DeliveryState::kPending;
+          filter.only_ids = ctx.dispatcher.attempting_ids();
+        } else if (filter.state == DeliveryState::kPending) {
+          filter.except_ids = ctx.dispatcher.attempting_ids();
+        }
+        ctx.store.list_deliveries(
+            filter, cursor, limit,
+            [&ctx, respond = std::move(respond)](Result<store::Page<store::DeliveryInfo>> r) {
+              if (!r.ok()) return respond(error_response(r.error()));
+              json::array data;
+              for (const auto& d : r->items) {
+                data.push_back(delivery_json(d, ctx.dispatcher));
+              }
+              respond(json_response(200, page_json(std::move(data), r->next_cursor)));
+            });
+      });
 }
 
 void get_delivery(Context& ctx, Request req, const Params& params, Respond respond) {
   const std::string id = params.at(0);
   ctx.store.get_delivery(
       account_of(req), id,
-      [respond = std::move(respond), id](Result<std::optional<store::DeliveryDetail>> r) {
+      [&ctx, respond = std::move(respond), id](Result<std::optional<store::DeliveryDetail>> r) {
         if (!r.ok()) return respond(error_response(r.error()));
         if (!r->has_value()) {
           return respond(error_response(404, "not_found", "no delivery with id '" + id + "'"));
         }
-        json::object o = delivery_json((*r)->info);
+        json::object o = delivery_json((*r)->info, ctx.dispatcher);
         o["attempts"] = attempts_json((*r)->attempts);
         respond(json_response(200, o));
       });
@@ -118,7 +133,7 @@ void redeliver(Context& ctx, Request req, const Params& params, Respond respond)
                         if (!r.ok()) return respond(error_response(r.error()));
                         logger().info("delivery={} redelivery requested", r->delivery.id);
                         ctx.dispatcher.notify_stored();
-                        respond(json_response(202, delivery_json(*r)));
+                        respond(json_response(202, delivery_json(*r, ctx.dispatcher)));
                       });
 }
 

@@ -230,7 +230,7 @@ bool refuse_when_draining(Context& ctx, Respond& respond) {
   return true;
 }
 
-json::object event_json(const store::EventView& view) {
+json::object event_json(const store::EventView& view, const dispatch::Dispatcher& dispatcher) {
   const EventRecord& e = view.event;
   json::object o;
   o["id"] = e.id;
@@ -249,7 +249,7 @@ json::object event_json(const store::EventView& view) {
   json::array deliveries;
   for (const auto& dv : view.deliveries) {
     store::DeliveryInfo info{dv.delivery, e.account_id, e.type, e.callback_url};
-    json::object jd = delivery_json(info);
+    json::object jd = delivery_json(info, dispatcher);
     jd["attempts"] = attempts_json(dv.attempts);
     deliveries.push_back(std::move(jd));
   }
@@ -345,12 +345,12 @@ void get_event(Context& ctx, Request req, const Params& params, Respond respond)
   const std::string id = params.at(0);
   ctx.store.get_event(
       account_of(req), id,
-      [respond = std::move(respond), id](Result<std::optional<store::EventView>> result) {
+      [&ctx, respond = std::move(respond), id](Result<std::optional<store::EventView>> result) {
         if (!result.ok()) return respond(error_response(result.error()));
         if (!result->has_value()) {
           return respond(error_response(404, "not_found", "no event with id '" + id + "'"));
         }
-        respond(json_response(200, event_json(**result)));
+        respond(json_response(200, event_json(**result, ctx.dispatcher)));
       });
 }
 

@@ -73,9 +73,9 @@ struct Dispatcher::Impl {
   bool cold = false;  // the store may hold unleased due work
   bool fetching = false;
   bool fetch_posted = false;
-  // Store writes of this turn of the event loop, sent as one command each by flush_writes():
-  // deliveries marked in flight, then attempt results.
-  std::vector<std::string> marks;
+  // Deliveries with an attempt underway (at most max_in_flight_total).
+  std::unordered_set<std::string> attempting;
+  // Attempt results of this turn of the event loop, sent as one command by flush_writes().
   std::vector<store::AttemptDone> completions;
   bool flush_posted = false;
   bool stopping = false;
@@ -308,8 +308,7 @@ struct Dispatcher::Impl {
     ++counters.attempts;
     const int number = work.delivery.attempt_count + 1;
     const TimeMs now = clock.now_ms();
-    marks.push_back(work.delivery.id);
-    post_flush();
+    attempting.insert(work.delivery.id);
     logger().debug("delivery={} endpoint={} attempt={} start", work.delivery.id, target.id, number);
 
     const store::Payload& payload = *work.payload;
@@ -345,6 +344,7 @@ struct Dispatcher::Impl {
   void on_result(const std::string& key, store::Work work, int number,
                  delivery::SendResult result) {
     --in_flight;
+    attempting.erase(work.delivery.id);
     auto& state = states[key];
     --state.in_flight;
     const TimeMs now = clock.now_ms();
@@ -410,11 +410,10 @@ struct Dispatcher::Impl {
     asio::post(io, [this] { flush_writes(); });
   }
 
-  // One command per kind for everything this turn produced: attempts started and finished
-  // together share the store's work (one savepoint, one queue hand-off).
+  // One command for the attempts this turn finished: they share the store's work (one
+  // savepoint, one queue hand-off).
   void flush_writes() {
     flush_posted = false;
-    if (!marks.empty()) store.mark_in_flight(std::exchange(marks, {}));
     if (!completions.empty()) {
       store.complete_attempts(std::exchange(completions, {}), [](Result<Unit> r) {
         if (!r.ok()) logger().error("recording attempts failed: {}", r.error().message);
@@ -733,6 +732,14 @@ DispatcherStats Dispatcher::stats() const {
   s.scheduled = impl_->scheduled.size();
   for (const auto& [id, state] : impl_->states) s.ready += state.ready.size();
   return s;
+}
+
+bool Dispatcher::attempting(const std::string& delivery_id) const {
+  return impl_->attempting.contains(delivery_id);
+}
+
+std::vector<std::string> Dispatcher::attempting_ids() const {
+  return {impl_->attempting.begin(), impl_->attempting.end()};
 }
 
 }  // namespace korehook::dispatch

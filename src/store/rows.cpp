@@ -25,6 +25,12 @@ Result<std::int64_t> parse_rowid_cursor(const std::optional<std::string>& cursor
   return v;
 }
 
+std::string id_list_json(const std::vector<std::string>& ids) {
+  boost::json::array a;
+  for (const auto& id : ids) a.emplace_back(id);
+  return boost::json::serialize(a);
+}
+
 std::int64_t page_limit(int limit) { return std::clamp(limit, 1, 1000); }
 
 DeliveryRecord read_delivery(sqlite::Statement::Use& row, int first) {

@@ -27,6 +27,10 @@ inline constexpr std::size_t kMaxResponseHeaderBytes = 16 * 1024;
 Result<std::int64_t> parse_rowid_cursor(const std::optional<std::string>& cursor,
                                         std::int64_t absent);
 
+// Ids as the JSON array the queries read with json_each (claims leaving out endpoints, the
+// delivery filter's id lists).
+std::string id_list_json(const std::vector<std::string>& ids);
+
 // Page sizes are clamped to [1, 1000].
 std::int64_t page_limit(int limit);
 

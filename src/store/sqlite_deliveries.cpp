@@ -25,7 +25,7 @@ DeliveryInfo read_info(Statement::Use& row) {
   return info;
 }
 
-// Binds ?1-?6 of the delivery filter (statements.cpp).
+// Binds ?1-?8 of the delivery filter (statements.cpp).
 void bind_filter(Statement::Use& use, const DeliveryFilter& f) {
   use.bind(f.account_id).bind(f.endpoint_id);
   if (f.state) {
@@ -41,6 +41,12 @@ void bind_filter(Statement::Use& use, const DeliveryFilter& f) {
       use.bind_null();
     }
   }
+  if (f.only_ids) {
+    use.bind(id_list_json(*f.only_ids));
+  } else {
+    use.bind_null();
+  }
+  use.bind(id_list_json(f.except_ids));
 }
 
 bool finished(DeliveryState s) {

@@ -341,10 +341,6 @@ void SqliteStore::update_each(const char* op, sqlite::Statement Statements::*sta
   enqueue(make_op<Unit>(op, kBookkeeping, std::move(body), Callback<Unit>{}));
 }
 
-void SqliteStore::mark_in_flight(std::vector<std::string> delivery_ids) {
-  update_each("mark_in_flight", &Statements::mark_in_flight, std::move(delivery_ids));
-}
-
 void SqliteStore::cancel_deliveries(std::vector<std::string> delivery_ids) {
   update_each("cancel_deliveries", &Statements::cancel_delivery, std::move(delivery_ids));
 }
@@ -396,16 +392,7 @@ void SqliteStore::complete_attempts(std::vector<AttemptDone> results, Callback<U
   enqueue(make_op<Unit>("complete_attempts", kBookkeeping, std::move(body), std::move(done)));
 }
 
-namespace {
-
-// The endpoint ids a claim leaves out, as the JSON array the queries read with json_each.
-std::string id_list_json(const std::vector<std::string>& ids) {
-  boost::json::array a;
-  for (const auto& id : ids) a.emplace_back(id);
-  return boost::json::serialize(a);
-}
-
-}  // namespace
+namespace {}  // namespace
 
 void SqliteStore::claim_due(TimeMs now, TimeMs due_before, int limit, TimeMs lease_until,
                             std::vector<std::string> exclude, Callback<std::vector<Work>> done) {

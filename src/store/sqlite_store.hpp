@@ -46,7 +46,6 @@ class SqliteStore final : public Store {
   Result<int> recover(TimeMs now) override;
   void append_events(std::vector<NewEvent> events,
                      Callback<std::vector<AppendResult>> done) override;
-  void mark_in_flight(std::vector<std::string> delivery_ids) override;
   void cancel_deliveries(std::vector<std::string> delivery_ids) override;
   void complete_attempts(std::vector<AttemptDone> results, Callback<Unit> done) override;
   void claim_due(TimeMs now, TimeMs due_before, int limit, TimeMs lease_until,

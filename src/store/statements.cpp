@@ -19,11 +19,14 @@ const std::string kDeliveryColumns =
     "d.next_attempt_at, d.created_at, d.updated_at";
 
 // The DeliveryFilter of list_deliveries() and replay(), on `deliveries d JOIN events e`:
-// ?1 account, ?2 endpoint id, ?3 state, ?4 event type, ?5 since, ?6 until (NULL: any).
+// ?1 account, ?2 endpoint id, ?3 state, ?4 event type, ?5 since, ?6 until (NULL: any), ?7
+// only these ids (JSON array; NULL: any), ?8 none of these ids (JSON array).
 const std::string kDeliveryFilter =
     "e.account_id = ?1 AND (?2 IS NULL OR d.endpoint_id = ?2) AND (?3 IS NULL OR d.state = ?3) "
     "AND (?4 IS NULL OR e.type = ?4) AND (?5 IS NULL OR d.created_at >= ?5) "
-    "AND (?6 IS NULL OR d.created_at < ?6)";
+    "AND (?6 IS NULL OR d.created_at < ?6) "
+    "AND (?7 IS NULL OR d.id IN (SELECT value FROM json_each(?7))) "
+    "AND d.id NOT IN (SELECT value FROM json_each(?8))";
 
 }  // namespace
 
@@ -37,9 +40,6 @@ SqliteStore::Statements::Statements(sqlite::Database& db)
                       "INSERT INTO deliveries(id, event_id, endpoint_id, token, state, "
                       "attempt_count, cycle_start, next_attempt_at, lease_until, created_at, "
                       "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-      mark_in_flight(db,
-                     "UPDATE deliveries SET state = 1, updated_at = ? "
-                     "WHERE id = ? AND state IN (0, 1)"),
       cancel_delivery(db,
                       "UPDATE deliveries SET state = 4, lease_until = 0, updated_at = ? "
                       "WHERE id = ? AND state IN (0, 1)"),
@@ -127,7 +127,8 @@ SqliteStore::Statements::Statements(sqlite::Database& db)
       list_deliveries(db, "SELECT " + kDeliveryColumns +
                               ", e.account_id, e.type, e.callback_url, d.rowid "
                               "FROM deliveries d JOIN events e ON e.id = d.event_id WHERE " +
-                              kDeliveryFilter + " AND d.rowid < ?7 ORDER BY d.rowid DESC LIMIT ?8"),
+                              kDeliveryFilter +
+                              " AND d.rowid < ?9 ORDER BY d.rowid DESC LIMIT ?10"),
       get_delivery(db, "SELECT " + kDeliveryColumns +
                            ", e.account_id, e.type, e.callback_url "
                            "FROM deliveries d JOIN events e ON e.id = d.event_id "
@@ -136,13 +137,13 @@ SqliteStore::Statements::Statements(sqlite::Database& db)
       requeue(db,
               "UPDATE deliveries SET state = 0, next_attempt_at = ?1, "
               "cycle_start = attempt_count, lease_until = ?2, updated_at = ?1 WHERE id = ?3"),
-      // Filter ?1-?6, ?7 now, ?8 kLeaseParked. Deliveries whose endpoint was deleted are
+      // Filter ?1-?8, ?9 now, ?10 kLeaseParked. Deliveries whose endpoint was deleted are
       // skipped; those of a disabled endpoint are parked at once.
       replay(db,
-             "UPDATE deliveries SET state = 0, next_attempt_at = ?7, cycle_start = attempt_count, "
+             "UPDATE deliveries SET state = 0, next_attempt_at = ?9, cycle_start = attempt_count, "
              "lease_until = CASE WHEN EXISTS (SELECT 1 FROM endpoints p "
-             "WHERE p.id = deliveries.endpoint_id AND p.disabled_reason <> 0) THEN ?8 ELSE 0 END, "
-             "updated_at = ?7 WHERE rowid IN (SELECT d.rowid FROM deliveries d "
+             "WHERE p.id = deliveries.endpoint_id AND p.disabled_reason <> 0) THEN ?10 ELSE 0 END, "
+             "updated_at = ?9 WHERE rowid IN (SELECT d.rowid FROM deliveries d "
              "JOIN events e ON e.id = d.event_id WHERE " +
                  kDeliveryFilter +
                  " AND (d.endpoint_id = '' OR "

@@ -29,7 +29,6 @@ struct SqliteStore::Statements {
   Statement find_idempotent;
   Statement insert_event;
   Statement insert_delivery;
-  Statement mark_in_flight;
   Statement cancel_delivery;
   Statement insert_attempt;
   Statement complete_delivery;

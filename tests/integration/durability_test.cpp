@@ -113,6 +113,20 @@ TEST_CASE("an attempt in flight at kill -9 is retried with the same token", "[du
   REQUIRE(fx.receiver().wait_for_requests(1, 10s));
   auto during = get_event(daemon, id);
   CHECK(first_delivery_state(during) == "in_flight");
+  // The store keeps it pending (nothing is written when an attempt starts); every view and
+  // filter of the API shows it in flight all the same.
+  const std::string delivery_id(deliveries_of(during).at(0).at("id").as_string());
+  auto one = call(daemon, "GET", "/v1/deliveries/" + delivery_id);
+  REQUIRE(one.status == 200);
+  CHECK(one.body.at("state") == "in_flight");
+  CHECK(one.body.at("next_attempt_at").is_null());
+  auto flying = call(daemon, "GET", "/v1/deliveries?state=in_flight");
+  REQUIRE(flying.status == 200);
+  REQUIRE(flying.body.at("data").as_array().size() == 1);
+  CHECK(flying.body.at("data").as_array()[0].at("id").as_string() == delivery_id);
+  auto pending = call(daemon, "GET", "/v1/deliveries?state=pending");
+  REQUIRE(pending.status == 200);
+  CHECK(pending.body.at("data").as_array().empty());
 
   daemon.kill9();
   daemon.start();

@@ -176,6 +176,18 @@ TEST_CASE("store: list_deliveries filters, pages newest first and is scoped by a
   DeliveryFilter other_endpoint = account();
   other_endpoint.endpoint_id = "ep_b";  // acct_b's endpoint, asked as default
   CHECK(list_ids(*store, other_endpoint).empty());
+  // The id lists the API builds from the dispatcher's attempts underway.
+  DeliveryFilter only = account();
+  only.state = DeliveryState::kPending;
+  only.only_ids = std::vector<std::string>{"dlv_3", "dlv_1", "dlv_b"};
+  CHECK(list_ids(*store, only) == std::vector<std::string>{"dlv_3"});
+  only.only_ids = std::vector<std::string>{};
+  CHECK(list_ids(*store, only).empty());
+  DeliveryFilter except = account();
+  except.state = DeliveryState::kPending;
+  CHECK(list_ids(*store, except) == std::vector<std::string>{"dlv_cb", "dlv_3"});
+  except.except_ids = {"dlv_3", "dlv_nobody"};
+  CHECK(list_ids(*store, except) == std::vector<std::string>{"dlv_cb"});
 
   auto page = list_page(*store, account(), std::nullopt, 1000);
   REQUIRE(page.ok());

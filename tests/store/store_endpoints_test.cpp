@@ -234,7 +234,6 @@ TEST_CASE("store: endpoints are created, read, listed in creation order, updated
                                                   make_delivery("dlv_2", "evt_1", 1000, "ep_x")}),
              make_new_event(make_event("evt_2"), {make_delivery("dlv_3", "evt_2", 1000, "ep_y")})})
             .ok());
-    store->mark_in_flight({"dlv_3"});
     auto n = delete_endpoint(*store, "default", "ep_y");
     REQUIRE(n.ok());
     CHECK(*n == 2);
@@ -467,7 +466,7 @@ TEST_CASE("store: a config endpoint first declared disabled parks the deliveries
                                          {make_delivery("dlv_off", "evt_1", 1000, "ep_off"),
                                           make_delivery("dlv_on", "evt_1", 1000, "ep_on")})})
               .ok());
-  store->mark_in_flight({"dlv_off"});
+  write_in_flight(*store, dir.file("k.db"), {"dlv_off"});
   auto r = sync_config(*store, {config_endpoint("ep_off", false), config_endpoint("ep_on")});
   REQUIRE(r.ok());
   CHECK(claimed_ids(*store, 2000) == std::set<std::string>{"dlv_on"});

@@ -197,7 +197,6 @@ TEST_CASE("store: complete_attempts records attempts and the delivery's new stat
   REQUIRE(append(*store, {make_new_event(make_event("evt_1"), {make_delivery("dlv_1", "evt_1"),
                                                                make_delivery("dlv_2", "evt_1")})})
               .ok());
-  store->mark_in_flight({"dlv_1", "dlv_2"});
 
   AttemptDone first;
   first.attempt.delivery_id = "dlv_1";
@@ -312,5 +311,5 @@ TEST_CASE("store: commands after close() fail with store_error", "[store]") {
   auto rec = store->recover(1000);
   REQUIRE_FALSE(rec.ok());
   CHECK(rec.error().code == "store_error");
-  store->mark_in_flight({"dlv_1"});  // logged and dropped
+  store->cancel_deliveries({"dlv_1"});  // logged and dropped
 }

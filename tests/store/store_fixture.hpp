@@ -21,6 +21,7 @@
 #include "korehook/model/types.hpp"
 #include "korehook/store/store.hpp"
 #include "korehook/util/clock.hpp"
+#include "store/sqlite.hpp"
 #include "store/sqlite_store.hpp"
 
 namespace korehook::store::testing {
@@ -85,6 +86,20 @@ Result<T> await(Start&& start) {
 // Commits everything queued before it (commands run in order) and waits for that.
 inline void sync(Store& store) {
   REQUIRE(await<bool>([&](auto done) { store.account_exists("default", done); }).ok());
+}
+
+// Sets deliveries to state in_flight (1) in the file, as earlier builds did when an attempt
+// started (the dispatcher now tracks attempts in memory): recover() still handles such rows.
+// Through a second connection, once the store has committed what was queued before.
+inline void write_in_flight(Store& store, const std::string& path,
+                            const std::vector<std::string>& ids) {
+  sync(store);
+  sqlite::Database db(path);
+  db.set_busy_timeout(10'000);
+  for (const auto& id : ids) {
+    sqlite::Statement update(db, "UPDATE deliveries SET state = 1 WHERE id = ? AND state = 0");
+    update.use().bind(id).exec();
+  }
 }
 
 inline EventRecord make_event(std::string id, TimeMs created_at = 1000,

@@ -113,6 +113,11 @@ class Dispatcher {
 
   DispatcherStats stats() const;
 
+  // Deliveries with an attempt underway in this process. The store keeps them pending (no
+  // write at the start of an attempt); the API shows them as in_flight from here.
+  bool attempting(const std::string& delivery_id) const;
+  std::vector<std::string> attempting_ids() const;
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

@@ -120,6 +120,10 @@ struct DeliveryFilter {
   std::optional<std::string> event_type;
   std::optional<TimeMs> since;
   std::optional<TimeMs> until;
+  // Only these deliveries (when set), and none of these: the API's in_flight and pending
+  // filters (attempts underway are known to the dispatcher, not written to the store).
+  std::optional<std::vector<std::string>> only_ids;
+  std::vector<std::string> except_ids;
 };
 
 // An event waiting for its batch to one destination (a `stream_pending` row).
@@ -176,16 +180,15 @@ class Store {
 
   // Startup, before any other call: deliveries left in_flight or leased by a previous run
   // become pending, due now (token and attempt count kept); then those of disabled endpoints
-  // are parked again (kLeaseParked). Returns how many were recovered.
+  // are parked again (kLeaseParked). Returns how many were recovered. (Attempts underway are
+  // tracked in the dispatcher's memory; state in_flight in the file comes from earlier
+  // builds, which wrote it when an attempt started.)
   virtual Result<int> recover(TimeMs now) = 0;
 
   // All or nothing: the events and their deliveries, or nothing. A repeated
   // (account_id, idempotency_key) creates nothing and answers the original id.
   virtual void append_events(std::vector<NewEvent> events,
                              Callback<std::vector<AppendResult>> done) = 0;
-
-  // Fire-and-forget state change to in_flight at the start of an attempt.
-  virtual void mark_in_flight(std::vector<std::string> delivery_ids) = 0;
 
   // Fire-and-forget: pending/in_flight deliveries become cancelled (their target is gone) and
   // their leases are released.
