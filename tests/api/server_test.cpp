@@ -83,6 +83,34 @@ TEST_CASE("api server: allow_uids and allow_gids are checked with SO_PEERCRED", 
   }
 }
 
+TEST_CASE("api server: answers carry status line, headers and length; keep-alive holds", "[api]") {
+  ServerFixture server({}, [](Request req, Respond respond) {
+    Response res;
+    res.status = req.target == "/made" ? 201 : 405;
+    res.body = R"({"k":"v"})";
+    if (res.status == 405) res.headers.emplace_back("Allow", "GET");
+    respond(std::move(res));
+  });
+  RawConnection c(server.socket_path());
+  REQUIRE(c.connected());
+  // Two requests on one connection: the first answer keeps it open, the second closes it.
+  REQUIRE(
+      c.send("POST /made HTTP/1.1\r\nhost: k\r\ncontent-length: 0\r\n\r\n"
+             "GET /other HTTP/1.1\r\nhost: k\r\nconnection: close\r\n\r\n"));
+  const std::string both = c.read_until_close();
+  INFO(both);
+  const std::size_t second = both.find("HTTP/1.1 405");
+  REQUIRE(second != std::string::npos);
+  const std::string first = both.substr(0, second);
+  CHECK(first ==
+        "HTTP/1.1 201 Created\r\nServer: korehookd\r\nContent-Type: application/json\r\n"
+        "Cache-Control: no-store\r\nContent-Length: 9\r\n\r\n{\"k\":\"v\"}");
+  CHECK(both.substr(second) ==
+        "HTTP/1.1 405 Method Not Allowed\r\nServer: korehookd\r\n"
+        "Content-Type: application/json\r\nCache-Control: no-store\r\nAllow: GET\r\n"
+        "Connection: close\r\nContent-Length: 9\r\n\r\n{\"k\":\"v\"}");
+}
+
 TEST_CASE("api server: oversized and ambiguous requests get JSON errors", "[api][bounds]") {
   ServerOptions options;
   options.max_body_bytes = 1024;
