@@ -180,6 +180,17 @@ CREATE TABLE stream_pending(
 )sql");
 }
 
+// Version 4: the due index carries the endpoint id, so a claim that leaves out endpoints
+// (those holding their share of memory, dispatch/dispatcher.cpp) rejects their rows from the
+// index alone instead of reading each row: a dead endpoint's backlog no longer costs every
+// claim a row lookup per delivery. Neither column changes when a delivery is leased.
+void migrate_v4(Database& db, TimeMs /*now*/) {
+  db.exec(R"sql(
+DROP INDEX deliveries_due;
+CREATE INDEX deliveries_due ON deliveries(next_attempt_at, endpoint_id) WHERE state IN (0, 1);
+)sql");
+}
+
 struct Migration {
   int version;
   void (*apply)(Database& db, TimeMs now);
@@ -191,6 +202,7 @@ const std::vector<Migration>& migrations() {
       {1, &migrate_v1},
       {2, &migrate_v2},
       {3, &migrate_v3},
+      {4, &migrate_v4},
   };
   return all;
 }

@@ -181,7 +181,7 @@ INSERT INTO attempts(delivery_id, number, started_at, duration_ms, status_code, 
     CHECK(dv.attempts[0].response_headers.empty());
     CHECK(dv.attempts[0].error == retry::ErrorClass::kHttp);
   }
-  CHECK(query_text(path, "SELECT MAX(version) FROM schema_version") == "3");
+  CHECK(query_text(path, "SELECT MAX(version) FROM schema_version") == "4");
   CHECK(query_text(path, "SELECT value FROM secrets").rfind("kh1:", 0) == 0);
   {
     sqlite::Database db(path);

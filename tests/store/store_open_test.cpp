@@ -89,11 +89,11 @@ TEST_CASE("store: reopening keeps the schema and the default account, with no mi
   TempDir dir;
   const std::string path = dir.file("k.db");
   open_store(path)->close();
-  CHECK(sql_text(path, "SELECT MAX(version) FROM schema_version") == "3");
-  CHECK(sql_text(path, "SELECT COUNT(*) FROM schema_version") == "3");
+  CHECK(sql_text(path, "SELECT MAX(version) FROM schema_version") == "4");
+  CHECK(sql_text(path, "SELECT COUNT(*) FROM schema_version") == "4");
   CHECK(sql_text(path, "SELECT COUNT(*) FROM accounts WHERE id = 'default'") == "1");
   open_store(path, /*fsync=*/false)->close();
-  CHECK(sql_text(path, "SELECT COUNT(*) FROM schema_version") == "3");
+  CHECK(sql_text(path, "SELECT COUNT(*) FROM schema_version") == "4");
   CHECK(sql_text(path, "SELECT COUNT(*) FROM accounts") == "1");
 }
 
