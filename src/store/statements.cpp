@@ -48,11 +48,17 @@ SqliteStore::Statements::Statements(sqlite::Database& db)
                      "status_code, error, error_detail, response_headers, response_excerpt) "
                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
                      "ON CONFLICT(delivery_id, number) DO NOTHING"),
+      // A delivery cancelled while its attempt ran (its endpoint was deleted) stays cancelled:
+      // the attempt is counted and recorded, the state and lease are kept. (Right-hand sides
+      // read the row as it was before this update.)
       complete_delivery(db,
-                        "UPDATE deliveries SET state = ?1, attempt_count = ?2, "
-                        "next_attempt_at = CASE WHEN ?1 IN (0, 1) THEN ?3 "
+                        "UPDATE deliveries SET "
+                        "state = CASE WHEN state IN (0, 1) THEN ?1 ELSE state END, "
+                        "attempt_count = ?2, "
+                        "next_attempt_at = CASE WHEN state IN (0, 1) AND ?1 IN (0, 1) THEN ?3 "
                         "ELSE next_attempt_at END, "
-                        "lease_until = ?4, updated_at = ?5 WHERE id = ?6"),
+                        "lease_until = CASE WHEN state IN (0, 1) THEN ?4 ELSE lease_until END, "
+                        "updated_at = ?5 WHERE id = ?6"),
       claim_due(db, queries::kClaimDue),
       payload(db,
               "SELECT account_id, type, content_type, body, callback_url FROM events WHERE id = ?"),

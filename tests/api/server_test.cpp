@@ -83,7 +83,8 @@ TEST_CASE("api server: allow_uids and allow_gids are checked with SO_PEERCRED", 
   }
 }
 
-TEST_CASE("api server: answers carry status line, headers and length; keep-alive holds", "[api]") {
+TEST_CASE("api server: answers carry status line, headers and length, and keep-alive holds",
+          "[api]") {
   ServerFixture server({}, [](Request req, Respond respond) {
     Response res;
     res.status = req.target == "/made" ? 201 : 405;

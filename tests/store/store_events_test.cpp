@@ -191,6 +191,41 @@ TEST_CASE("store: a duplicate event id is a conflict and rolls back only its own
   CHECK_FALSE(e2->has_value());
 }
 
+TEST_CASE("store: a result arriving after the delivery was cancelled keeps it cancelled",
+          "[store]") {
+  TempDir dir;
+  auto store = open_store(dir.file("k.db"));
+  REQUIRE(append(*store, {make_new_event(make_event("evt_1"), {make_delivery("dlv_1", "evt_1")},
+                                         /*lease_until=*/kLeaseHeld)})
+              .ok());
+  // Its endpoint is deleted while the attempt runs; then the attempt's result (a retry, held
+  // in memory) is recorded.
+  store->cancel_deliveries({"dlv_1"});
+  AttemptDone late;
+  late.attempt.delivery_id = "dlv_1";
+  late.attempt.number = 1;
+  late.attempt.status_code = 500;
+  late.attempt.error = retry::ErrorClass::kHttp;
+  late.new_state = DeliveryState::kPending;
+  late.next_attempt_at = 9000;
+  late.lease_until = kLeaseHeld;
+  REQUIRE(await<Unit>([&](auto cb) { store->complete_attempts({late}, cb); }).ok());
+
+  auto e = get_event(*store, "evt_1");
+  REQUIRE(e.ok());
+  REQUIRE(e->has_value());
+  const DeliveryView& d = (*e)->deliveries.at(0);
+  CHECK(d.delivery.state == DeliveryState::kCancelled);
+  CHECK(d.delivery.attempt_count == 1);
+  CHECK(d.delivery.next_attempt_at == 1000);
+  REQUIRE(d.attempts.size() == 1);
+  CHECK(d.attempts[0].status_code == std::optional<int>(500));
+  // Not held, not due: recover() leaves it alone.
+  auto recovered = store->recover(10'000);
+  REQUIRE(recovered.ok());
+  CHECK(*recovered == 0);
+}
+
 TEST_CASE("store: complete_attempts records attempts and the delivery's new state", "[store]") {
   TempDir dir;
   auto store = open_store(dir.file("k.db"));
