@@ -42,6 +42,7 @@ class SqliteStore::Command {
   const char* name() const { return name_; }
   bool writes() const { return access_ != Access::kRead; }
   bool durable() const { return access_ == Access::kWrite; }
+  bool bookkeeping() const { return access_ == Access::kBookkeeping; }
 
   // Runs inside the open transaction; false when the command failed and whatever it changed
   // must be undone. May throw SqliteError.

@@ -135,12 +135,28 @@ StoreStats SqliteStore::stats() const {
                     relaxed_transactions_.load()};
 }
 
+namespace {
+
+// Bookkeeping alone (attempt results, claims) waits this long for more commands before it
+// runs, up to kLingerCommands of them: every commit writes each page it changed to the WAL
+// again (two pwrite calls a page), so one transaction for many results writes the shared
+// deliveries and attempts pages once. Any other command ends the wait at once, so neither an
+// acknowledgement nor an API read waits for it.
+constexpr auto kBookkeepingLinger = std::chrono::milliseconds(1);
+constexpr std::size_t kLingerCommands = 64;
+
+}  // namespace
+
 void SqliteStore::enqueue(std::unique_ptr<Command> command) {
+  bool wake = true;
   {
     std::lock_guard lock(mu_);
     if (!stopping_) {
+      const bool urgent = !command->bookkeeping();
+      if (urgent) ++urgent_;
       queue_.push_back(std::move(command));
       command = nullptr;
+      wake = !lingering_ || urgent || queue_.size() >= kLingerCommands;
     }
   }
   if (command) {
@@ -148,7 +164,7 @@ void SqliteStore::enqueue(std::unique_ptr<Command> command) {
     command->finish(post_);
     return;
   }
-  cv_.notify_one();
+  if (wake) cv_.notify_one();
 }
 
 void SqliteStore::run_thread() {
@@ -158,7 +174,15 @@ void SqliteStore::run_thread() {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [this] { return !queue_.empty() || stopping_; });
       if (queue_.empty()) return;  // stopping, and everything queued has run
+      if (urgent_ == 0 && !stopping_ && queue_.size() < kLingerCommands) {
+        lingering_ = true;
+        cv_.wait_for(lock, kBookkeepingLinger, [this] {
+          return stopping_ || urgent_ > 0 || queue_.size() >= kLingerCommands;
+        });
+        lingering_ = false;
+      }
       batch.swap(queue_);
+      urgent_ = 0;
     }
     if (batch.size() > largest_batch_.load()) largest_batch_ = batch.size();
     execute(batch);

@@ -167,6 +167,10 @@ class SqliteStore final : public Store {
   std::condition_variable cv_;
   std::vector<std::unique_ptr<Command>> queue_;  // guarded by mu_
   bool stopping_ = false;                        // guarded by mu_
+  // Queued commands that are not bookkeeping (they end a linger), and whether the store thread
+  // lingers for more bookkeeping (enqueue() then wakes it only when that ends the linger).
+  std::size_t urgent_ = 0;  // guarded by mu_
+  bool lingering_ = false;  // guarded by mu_
 
   std::mutex close_mu_;  // serialises close()
   std::thread thread_;
