@@ -13,8 +13,6 @@
 #include <unordered_map>
 #include <utility>
 
-#include <boost/json.hpp>
-
 #include "korehook/model/secret_lifecycle.hpp"
 #include "store/at_rest.hpp"
 #include "store/command.hpp"
@@ -415,8 +413,6 @@ void SqliteStore::complete_attempts(std::vector<AttemptDone> results, Callback<U
   };
   enqueue(make_op<Unit>("complete_attempts", kBookkeeping, std::move(body), std::move(done)));
 }
-
-namespace {}  // namespace
 
 void SqliteStore::claim_due(TimeMs now, TimeMs due_before, int limit, TimeMs lease_until,
                             std::vector<std::string> exclude, Callback<std::vector<Work>> done) {
