@@ -128,6 +128,14 @@ struct Dispatcher::Impl {
   void unhold(const std::string& bucket, std::size_t n = 1, bool reservation = false) {
     (reservation ? reserved : in_memory) -= n;
     auto it = held.find(bucket);
+    if (it == held.end() || it->second < n) {
+      // Every hold has its unhold; this is a bookkeeping bug. Logged, and the count is not
+      // taken below zero.
+      logger().error("unhold of more than is held: bucket=\"{}\" n={} held={}", bucket, n,
+                     it == held.end() ? 0 : it->second);
+      if (it != held.end()) held.erase(it);
+      return;
+    }
     it->second -= n;
     const std::size_t left = it->second;
     if (left == 0) held.erase(it);
