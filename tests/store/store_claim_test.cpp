@@ -167,14 +167,8 @@ TEST_CASE("store: recover() makes in-flight and leased deliveries due again afte
   REQUIRE(claimed.ok());
   REQUIRE(ids_of(*claimed) == std::vector<std::string>{"dlv_flying", "dlv_leased"});
   write_in_flight(*store, path, {"dlv_flying"});
-  AttemptDone retry;
-  retry.attempt.delivery_id = "dlv_later";
-  retry.attempt.number = 1;
-  retry.attempt.status_code = 503;
-  retry.attempt.error = retry::ErrorClass::kHttp;
-  retry.new_state = DeliveryState::kPending;
-  retry.next_attempt_at = 50'000;
-  retry.lease_until = 100'000;
+  const AttemptDone retry =
+      make_result("dlv_later", 1, DeliveryState::kPending, 50'000, /*lease=*/100'000);
   REQUIRE(await<Unit>([&](auto cb) { store->complete_attempts({retry}, cb); }).ok());
   sync(*store);
 

@@ -41,20 +41,6 @@ Result<int> replay(Store& store, DeliveryFilter filter, TimeMs now) {
   return await<int>([&](auto done) { store.replay(std::move(filter), now, done); });
 }
 
-AttemptDone attempt(const std::string& delivery_id, int number, DeliveryState state,
-                    TimeMs next = 0) {
-  AttemptDone r;
-  r.attempt.delivery_id = delivery_id;
-  r.attempt.number = number;
-  r.attempt.started_at = 1000 + number;
-  r.attempt.duration_ms = 12;
-  r.attempt.status_code = state == DeliveryState::kDelivered ? 200 : 503;
-  if (state != DeliveryState::kDelivered) r.attempt.error = retry::ErrorClass::kHttp;
-  r.new_state = state;
-  r.next_attempt_at = next;
-  return r;
-}
-
 void complete(Store& store, std::vector<AttemptDone> results) {
   REQUIRE(await<Unit>([&](auto done) { store.complete_attempts(std::move(results), done); }).ok());
 }
@@ -116,13 +102,13 @@ TEST_CASE("store: attempts keep their response headers, bounded", "[store][deliv
   TempDir dir;
   auto store = open_store(dir.file("k.db"));
   populate(*store);
-  AttemptDone first = attempt("dlv_1", 1, DeliveryState::kPending, 9000);
+  AttemptDone first = make_result("dlv_1", 1, DeliveryState::kPending, 9000);
   first.attempt.response_headers = {{"Retry-After", "30"}, {"X-Request-Id", "abc"}};
-  AttemptDone second = attempt("dlv_2", 1, DeliveryState::kPending, 9000);
+  AttemptDone second = make_result("dlv_2", 1, DeliveryState::kPending, 9000);
   for (int i = 0; i < 100; ++i) {
     second.attempt.response_headers.emplace_back("X-H" + std::to_string(i), "v");
   }
-  AttemptDone third = attempt("dlv_3", 1, DeliveryState::kPending, 9000);
+  AttemptDone third = make_result("dlv_3", 1, DeliveryState::kPending, 9000);
   third.attempt.response_headers = {
       {"A", std::string(10'000, 'a')}, {"B", std::string(10'000, 'b')}, {"C", "c"}};
   complete(*store, {first, second, third});
@@ -152,8 +138,8 @@ TEST_CASE("store: list_deliveries filters, pages newest first and is scoped by a
   TempDir dir;
   auto store = open_store(dir.file("k.db"));
   populate(*store);
-  complete(*store, {attempt("dlv_1", 1, DeliveryState::kDelivered),
-                    attempt("dlv_2", 1, DeliveryState::kFailed)});
+  complete(*store, {make_result("dlv_1", 1, DeliveryState::kDelivered),
+                    make_result("dlv_2", 1, DeliveryState::kFailed)});
 
   CHECK(list_ids(*store, account()) ==
         std::vector<std::string>{"dlv_cb", "dlv_3", "dlv_2", "dlv_1"});
@@ -259,10 +245,10 @@ TEST_CASE("store: redeliver requeues a finished delivery with its token and a ne
   TempDir dir;
   auto store = open_store(dir.file("k.db"));
   populate(*store);
-  complete(*store, {attempt("dlv_1", 1, DeliveryState::kPending, 1100)});
-  complete(*store, {attempt("dlv_1", 2, DeliveryState::kFailed)});
-  complete(*store, {attempt("dlv_2", 1, DeliveryState::kDelivered),
-                    attempt("dlv_cb", 1, DeliveryState::kFailed)});
+  complete(*store, {make_result("dlv_1", 1, DeliveryState::kPending, 1100)});
+  complete(*store, {make_result("dlv_1", 2, DeliveryState::kFailed)});
+  complete(*store, {make_result("dlv_2", 1, DeliveryState::kDelivered),
+                    make_result("dlv_cb", 1, DeliveryState::kFailed)});
 
   auto r = redeliver(*store, "dlv_1", 50'000);
   REQUIRE(r.ok());
@@ -335,12 +321,13 @@ TEST_CASE("store: replay requeues the matching finished deliveries of one accoun
                                          {make_delivery("dlv_4", "evt_3", 2500, "ep_3"),
                                           make_delivery("dlv_5", "evt_3", 2500, "ep_gone")})})
               .ok());
-  complete(
-      *store,
-      {attempt("dlv_1", 1, DeliveryState::kFailed), attempt("dlv_2", 1, DeliveryState::kDelivered),
-       attempt("dlv_3", 1, DeliveryState::kFailed), attempt("dlv_4", 1, DeliveryState::kFailed),
-       attempt("dlv_5", 1, DeliveryState::kFailed), attempt("dlv_cb", 1, DeliveryState::kFailed),
-       attempt("dlv_b", 1, DeliveryState::kFailed)});
+  complete(*store, {make_result("dlv_1", 1, DeliveryState::kFailed),
+                    make_result("dlv_2", 1, DeliveryState::kDelivered),
+                    make_result("dlv_3", 1, DeliveryState::kFailed),
+                    make_result("dlv_4", 1, DeliveryState::kFailed),
+                    make_result("dlv_5", 1, DeliveryState::kFailed),
+                    make_result("dlv_cb", 1, DeliveryState::kFailed),
+                    make_result("dlv_b", 1, DeliveryState::kFailed)});
   REQUIRE(set_state(*store, "ep_3", DisabledReason::kManual).ok());
 
   SECTION("state is required and must be a finished one") {

@@ -201,14 +201,7 @@ TEST_CASE("store: a result arriving after the delivery was cancelled keeps it ca
   // Its endpoint is deleted while the attempt runs; then the attempt's result (a retry, held
   // in memory) is recorded.
   store->cancel_deliveries({"dlv_1"});
-  AttemptDone late;
-  late.attempt.delivery_id = "dlv_1";
-  late.attempt.number = 1;
-  late.attempt.status_code = 500;
-  late.attempt.error = retry::ErrorClass::kHttp;
-  late.new_state = DeliveryState::kPending;
-  late.next_attempt_at = 9000;
-  late.lease_until = kLeaseHeld;
+  const AttemptDone late = make_result("dlv_1", 1, DeliveryState::kPending, 9000, kLeaseHeld);
   REQUIRE(await<Unit>([&](auto cb) { store->complete_attempts({late}, cb); }).ok());
 
   auto e = get_event(*store, "evt_1");
@@ -219,7 +212,7 @@ TEST_CASE("store: a result arriving after the delivery was cancelled keeps it ca
   CHECK(d.delivery.attempt_count == 1);
   CHECK(d.delivery.next_attempt_at == 1000);
   REQUIRE(d.attempts.size() == 1);
-  CHECK(d.attempts[0].status_code == std::optional<int>(500));
+  CHECK(d.attempts[0].status_code == std::optional<int>(503));
   // Not held, not due: recover() leaves it alone.
   auto recovered = store->recover(10'000);
   REQUIRE(recovered.ok());

@@ -88,6 +88,23 @@ inline void sync(Store& store) {
   REQUIRE(await<bool>([&](auto done) { store.account_exists("default", done); }).ok());
 }
 
+// The result of attempt `number` of a delivery: 200 when it ends delivered, else 503 (kHttp),
+// with the new schedule and lease the dispatcher would send.
+inline AttemptDone make_result(const std::string& delivery_id, int number, DeliveryState state,
+                               TimeMs next = 0, TimeMs lease = 0) {
+  AttemptDone r;
+  r.attempt.delivery_id = delivery_id;
+  r.attempt.number = number;
+  r.attempt.started_at = 1000 + number;
+  r.attempt.duration_ms = 12;
+  r.attempt.status_code = state == DeliveryState::kDelivered ? 200 : 503;
+  if (state != DeliveryState::kDelivered) r.attempt.error = retry::ErrorClass::kHttp;
+  r.new_state = state;
+  r.next_attempt_at = next;
+  r.lease_until = lease;
+  return r;
+}
+
 // Sets deliveries to state in_flight (1) in the file, as earlier builds did when an attempt
 // started (the dispatcher now tracks attempts in memory): recover() still handles such rows.
 // Through a second connection, once the store has committed what was queued before.
