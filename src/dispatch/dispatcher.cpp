@@ -69,11 +69,11 @@ struct Dispatcher::Impl {
   // Targets left out of the last claim because they held enough: the store may keep due work
   // for them, claimed once they have drained to a quarter of their share.
   std::unordered_set<std::string> excluded;
-  std::size_t in_flight = 0;
   bool cold = false;  // the store may hold unleased due work
   bool fetching = false;
   bool fetch_posted = false;
-  // Deliveries with an attempt underway (at most max_in_flight_total).
+  // Deliveries with an attempt underway (at most max_in_flight_total); its size is the
+  // number of attempts in flight.
   std::unordered_set<std::string> attempting;
   // Attempt results of this turn of the event loop, sent as one command by flush_writes().
   std::vector<store::AttemptDone> completions;
@@ -218,7 +218,7 @@ struct Dispatcher::Impl {
   }
 
   bool at_total_limit() const {
-    return in_flight >= static_cast<std::size_t>(options.max_in_flight_total);
+    return attempting.size() >= static_cast<std::size_t>(options.max_in_flight_total);
   }
 
   void pump() {
@@ -312,7 +312,6 @@ struct Dispatcher::Impl {
   void start_attempt(const std::string& key, const Target& target, TargetState& state,
                      store::Work work) {
     ++state.in_flight;
-    ++in_flight;
     ++counters.attempts;
     const int number = work.delivery.attempt_count + 1;
     const TimeMs now = clock.now_ms();
@@ -351,7 +350,6 @@ struct Dispatcher::Impl {
 
   void on_result(const std::string& key, store::Work work, int number,
                  delivery::SendResult result) {
-    --in_flight;
     attempting.erase(work.delivery.id);
     auto& state = states[key];
     --state.in_flight;
@@ -405,7 +403,7 @@ struct Dispatcher::Impl {
 
     list(key, state);
     if (stopping) {
-      if (in_flight == 0) finish_stop();
+      if (attempting.empty()) finish_stop();
       return;
     }
     pump();
@@ -717,18 +715,19 @@ void Dispatcher::stop(Millis grace, std::function<void()> done) {
   impl_->on_stopped = std::move(done);
   impl_->retry_timer.cancel();
   impl_->cold_timer.cancel();
-  if (impl_->in_flight == 0) {
+  if (impl_->attempting.empty()) {
     impl_->finish_stop();
     return;
   }
-  logger().info("waiting up to {} ms for {} attempts in flight", grace.count(), impl_->in_flight);
+  logger().info("waiting up to {} ms for {} attempts in flight", grace.count(),
+                impl_->attempting.size());
   impl_->grace_timer.expires_after(grace);
   impl_->grace_timer.async_wait([this](boost::system::error_code ec) {
     if (ec) return;
     logger().warn(
         "{} attempts still in flight after the grace period; they will be retried "
         "at the next start",
-        impl_->in_flight);
+        impl_->attempting.size());
     impl_->finish_stop();
   });
 }
@@ -736,7 +735,7 @@ void Dispatcher::stop(Millis grace, std::function<void()> done) {
 DispatcherStats Dispatcher::stats() const {
   DispatcherStats s = impl_->counters;
   s.in_memory = impl_->in_memory;
-  s.in_flight = impl_->in_flight;
+  s.in_flight = impl_->attempting.size();
   s.scheduled = impl_->scheduled.size();
   for (const auto& [id, state] : impl_->states) s.ready += state.ready.size();
   return s;
