@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "store/log.hpp"
+#include "store/sqlite_vfs.hpp"
 
 namespace korehook::store {
 
@@ -164,7 +165,7 @@ std::optional<std::string> Statement::Use::get_optional_text(int col) const {
 Database::Database(const std::string& path) {
   int flags =
       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
-  int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &db_, flags, coalescing_vfs_name());
   if (rc != SQLITE_OK) {
     std::string msg = describe(db_, rc, "opening");
     sqlite3_close(db_);
