@@ -20,6 +20,7 @@
 #include <map>
 #include <optional>
 #include <stdexcept>
+#include <vector>
 
 #include "korehook/api/errors.hpp"
 #include "log/log.hpp"
@@ -30,7 +31,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using local = asio::local::stream_protocol;
-using Stream = beast::basic_stream<local, asio::any_io_executor, beast::unlimited_rate_policy>;
+using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 
@@ -71,13 +72,27 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   std::uint64_t next_serial = 1;
   // Sessions waiting for a request header, oldest first: the ones to evict when full.
   std::map<std::uint64_t, std::weak_ptr<Session>> waiting;
+  // Every session, for the deadline sweep.
+  std::map<std::uint64_t, std::weak_ptr<Session>> sessions;
+  // One timer enforces every session's deadline: a timer per session, re-armed for each read
+  // and write, cost a timerfd_settime call per request or two.
+  asio::steady_timer sweep_timer;
+  bool sweeping = false;
 
   Impl(asio::io_context& io, ServerOptions options, Handler handler)
-      : io(io), options(std::move(options)), handler(std::move(handler)), acceptor(io) {}
+      : io(io),
+        options(std::move(options)),
+        handler(std::move(handler)),
+        acceptor(io),
+        sweep_timer(io) {}
 
   void do_accept();
   // Closes the session that has waited longest for a header; false when none is waiting.
   bool evict_oldest_waiting();
+  // Arms the sweep when a session exists and it is not armed; it stops when none is left.
+  void arm_sweep();
+  // How late a deadline may be enforced: a quarter of the shortest timeout, 10 to 250 ms.
+  std::chrono::milliseconds sweep_interval() const;
 };
 
 namespace {
@@ -178,7 +193,7 @@ class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(local::socket socket, std::shared_ptr<Server::Impl> server,
           std::optional<Response> refusal)
-      : stream_(std::move(socket)),
+      : socket_(std::move(socket)),
         server_(std::move(server)),
         refusal_(std::move(refusal)),
         serial_(server_->next_serial++) {
@@ -188,9 +203,24 @@ class Session : public std::enable_shared_from_this<Session> {
     --server_->connections;
     if (evicted_) --server_->evicting;
     server_->waiting.erase(serial_);
+    server_->sessions.erase(serial_);
   }
 
-  void start() { do_read_header(); }
+  void start() {
+    server_->sessions[serial_] = weak_from_this();
+    server_->arm_sweep();
+    do_read_header();
+  }
+
+  // From the sweep: past its deadline, the read or write underway is cancelled; it ends with
+  // operation_aborted and `timed_out_` tells why.
+  void check_deadline(SteadyClock::time_point now) {
+    if (now < deadline_) return;
+    deadline_ = SteadyClock::time_point::max();
+    timed_out_ = true;
+    beast::error_code ignored;
+    socket_.cancel(ignored);
+  }
 
   // Room for a new connection: close this one (waiting for a header). Its pending read ends
   // with operation_aborted and the session goes away.
@@ -211,11 +241,11 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(static_cast<std::uint32_t>(server_->options.max_header_bytes));
     parser_->body_limit(server_->options.max_body_bytes);
     // A kept-alive connection may idle; once bytes arrive the header deadline applies.
-    stream_.expires_after(first_request_ ? server_->options.header_timeout
-                                         : server_->options.idle_timeout);
-    request_started_ = std::chrono::steady_clock::now();
+    request_started_ = SteadyClock::now();
+    deadline_ = request_started_ +
+                (first_request_ ? server_->options.header_timeout : server_->options.idle_timeout);
     http::async_read_header(
-        stream_, buffer_, *parser_,
+        socket_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
   }
 
@@ -229,18 +259,15 @@ class Session : public std::enable_shared_from_this<Session> {
       return write(error_response(400, "bad_request", "Transfer-Encoding must end with chunked"));
     }
     first_request_ = false;
-    auto remaining =
-        server_->options.request_timeout -
-        std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - request_started_);
-    stream_.expires_after(std::max(remaining, Millis(1)));
+    deadline_ = request_started_ + server_->options.request_timeout;
     http::async_read(
-        stream_, buffer_, *parser_,
+        socket_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
     if (ec) return fail(ec);
-    stream_.expires_never();
+    deadline_ = SteadyClock::time_point::max();  // the handler's time is not the client's
     auto& msg = parser_->get();
     keep_alive_ = msg.keep_alive();
     if (refusal_) {
@@ -272,17 +299,19 @@ class Session : public std::enable_shared_from_this<Session> {
   // Answers the errors a client can cause while sending, then closes.
   void fail(beast::error_code ec) {
     if (evicted_) return close();
-    if (ec == http::error::end_of_stream || ec == asio::error::eof ||
-        ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
-      return close();
-    }
-    keep_alive_ = false;
-    if (ec == beast::error::timeout) {
+    if (timed_out_) {
+      timed_out_ = false;
+      keep_alive_ = false;
       if (parser_ && parser_->got_some()) {
         return write(error_response(408, "request_timeout", "the request took too long to arrive"));
       }
       return close();  // idle keep-alive connection
     }
+    if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
+      return close();
+    }
+    keep_alive_ = false;
     if (ec == http::error::body_limit) {
       return write(error_response(413, "body_too_large",
                                   "the request body exceeds " +
@@ -315,9 +344,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!keep_alive) out->append("Connection: close\r\n");
     out->append("Content-Length: ").append(std::to_string(res.body.size())).append("\r\n\r\n");
     out->append(res.body);
-    stream_.expires_after(server_->options.request_timeout);
+    deadline_ = SteadyClock::now() + server_->options.request_timeout;
     asio::async_write(
-        stream_, asio::buffer(*out),
+        socket_, asio::buffer(*out),
         [self = shared_from_this(), out, keep_alive](beast::error_code ec, std::size_t) {
           if (ec || !keep_alive) return self->close();
           self->do_read_header();
@@ -325,16 +354,19 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void close() {
+    deadline_ = SteadyClock::time_point::max();
     beast::error_code ignored;
-    stream_.socket().shutdown(local::socket::shutdown_send, ignored);
-    stream_.close();
+    socket_.shutdown(local::socket::shutdown_send, ignored);
+    socket_.close(ignored);
   }
 
-  Stream stream_;
+  local::socket socket_;
   std::shared_ptr<Server::Impl> server_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  std::chrono::steady_clock::time_point request_started_;
+  SteadyClock::time_point request_started_;
+  SteadyClock::time_point deadline_ = SteadyClock::time_point::max();
+  bool timed_out_ = false;
   bool keep_alive_ = false;
   bool first_request_ = true;
   std::string target_for_log_;
@@ -358,6 +390,31 @@ void Server::Impl::do_accept() {
       std::make_shared<Session>(std::move(socket), self, std::move(refusal))->start();
     }
     self->do_accept();
+  });
+}
+
+std::chrono::milliseconds Server::Impl::sweep_interval() const {
+  const Millis shortest =
+      std::min({options.header_timeout, options.request_timeout, options.idle_timeout});
+  return std::clamp(shortest / 4, Millis(10), Millis(250));
+}
+
+void Server::Impl::arm_sweep() {
+  if (sweeping || sessions.empty()) return;
+  sweeping = true;
+  sweep_timer.expires_after(sweep_interval());
+  sweep_timer.async_wait([self = shared_from_this()](beast::error_code ec) {
+    self->sweeping = false;
+    if (ec) return;
+    const auto now = SteadyClock::now();
+    std::vector<std::shared_ptr<Session>> live;
+    live.reserve(self->sessions.size());
+    for (auto& [serial, weak] : self->sessions) {
+      if (auto session = weak.lock()) live.push_back(std::move(session));
+    }
+    for (auto& session : live) session->check_deadline(now);
+    live.clear();  // before re-arming: a session released here leaves the map
+    self->arm_sweep();
   });
 }
 

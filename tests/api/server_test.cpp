@@ -162,7 +162,8 @@ TEST_CASE("api server: oversized and ambiguous requests get JSON errors", "[api]
   CHECK(status_of(server.exchange(get_request())) == 200);
 }
 
-TEST_CASE("api server: a client sending its header byte by byte is cut off", "[api][bounds]") {
+TEST_CASE("api server: a client sending its request byte by byte gets 408 and is cut off",
+          "[api][bounds]") {
   ServerOptions options;
   options.header_timeout = 300ms;
   options.request_timeout = 600ms;
@@ -188,6 +189,9 @@ TEST_CASE("api server: a client sending its header byte by byte is cut off", "[a
     }
     CHECK(cut_off);
   }
+  // The answer, when the connection closed before the client's next byte: 408.
+  slow.closed_by_server(1s);
+  CHECK(error_code_of(slow.received(), 408) == "request_timeout");
   CHECK(status_of(server.exchange(get_request())) == 200);
 }
 

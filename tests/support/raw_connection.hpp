@@ -70,14 +70,18 @@ class RawConnection {
   // True when the server has closed the connection (EOF or reset) within `limit`; any bytes
   // it sent first are discarded.
   bool closed_by_server(std::chrono::milliseconds limit) {
-    read_until_close(limit);
+    received_ += read_until_close(limit);
     return closed_;
   }
+
+  // What closed_by_server read.
+  const std::string& received() const { return received_; }
 
  private:
   int fd_ = -1;
   bool connected_ = false;
   bool closed_ = false;
+  std::string received_;
 };
 
 // The status code of a raw HTTP/1.1 response ("HTTP/1.1 413 ..."), or 0.
