@@ -84,8 +84,7 @@ int settle(sqlite3_file* file) {
 }
 
 bool continues(const WalBuffer& w, sqlite3_int64 offset, int amount) {
-  return !w.bytes.empty() &&
-         offset == w.offset + static_cast<sqlite3_int64>(w.bytes.size()) &&
+  return !w.bytes.empty() && offset == w.offset + static_cast<sqlite3_int64>(w.bytes.size()) &&
          w.bytes.size() + static_cast<std::size_t>(amount) <= kBufferLimit;
 }
 
@@ -233,10 +232,25 @@ int x_unfetch(sqlite3_file* file, sqlite3_int64 offset, void* p) {
 // The unix VFS's io methods are version 3; ours forward those of version 1..3. A real file
 // with an older version (none on Linux) is passed through unwrapped in x_open.
 const sqlite3_io_methods kMethods = {
-    3,         x_close,     x_read,         x_write,          x_truncate,
-    x_sync,    x_file_size, x_lock,         x_unlock,         x_check_reserved_lock,
-    x_file_control, x_sector_size, x_device_characteristics, x_shm_map, x_shm_lock,
-    x_shm_barrier, x_shm_unmap, x_fetch, x_unfetch,
+    3,
+    x_close,
+    x_read,
+    x_write,
+    x_truncate,
+    x_sync,
+    x_file_size,
+    x_lock,
+    x_unlock,
+    x_check_reserved_lock,
+    x_file_control,
+    x_sector_size,
+    x_device_characteristics,
+    x_shm_map,
+    x_shm_lock,
+    x_shm_barrier,
+    x_shm_unmap,
+    x_fetch,
+    x_unfetch,
 };
 
 int x_open(sqlite3_vfs*, const char* name, sqlite3_file* file, int flags, int* out_flags) {

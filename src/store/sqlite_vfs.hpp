@@ -23,9 +23,9 @@ const char* coalescing_vfs_name();
 
 // Counters over every file of this VFS since the process started (for tests and benchmarks).
 struct VfsCounters {
-  std::uint64_t wal_writes = 0;       // write calls SQLite made on WAL files
-  std::uint64_t wal_os_writes = 0;    // write calls passed on to the unix VFS for them
-  std::uint64_t wal_bytes_held = 0;   // bytes that went through the buffer
+  std::uint64_t wal_writes = 0;      // write calls SQLite made on WAL files
+  std::uint64_t wal_os_writes = 0;   // write calls passed on to the unix VFS for them
+  std::uint64_t wal_bytes_held = 0;  // bytes that went through the buffer
 };
 VfsCounters vfs_counters();
 
