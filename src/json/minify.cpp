@@ -1,6 +1,7 @@
 #include "korehook/json/minify.hpp"
 
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 namespace korehook::json {
@@ -8,6 +9,45 @@ namespace {
 
 bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// Eight bytes at a time: a word is tested for the bytes that end a fast run, and the run goes
+// on while a word has none. A test that says yes may be wrong (the borrow of a lower byte); the
+// byte-wise code after it decides, so only speed depends on it.
+constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
+
+constexpr std::uint64_t has_zero_byte(std::uint64_t v) { return (v - kOnes) & ~v & kHighs; }
+constexpr std::uint64_t has_byte(std::uint64_t w, unsigned char b) {
+  return has_zero_byte(w ^ (kOnes * b));
+}
+
+std::uint64_t load8(const char* p) {
+  std::uint64_t w;
+  std::memcpy(&w, p, sizeof w);
+  return w;
+}
+
+// Past the bytes from `pos` that a JSON string can hold as they are: printable ASCII other
+// than '"' and '\\'. Stops at most 7 bytes short of such a byte.
+std::size_t skip_plain_string_bytes(std::string_view s, std::size_t pos) {
+  while (pos + 8 <= s.size()) {
+    const std::uint64_t w = load8(s.data() + pos);
+    const std::uint64_t below_space = (w - kOnes * 0x20) & ~w & kHighs;
+    if (((w & kHighs) | below_space | has_byte(w, '"') | has_byte(w, '\\')) != 0) break;
+    pos += 8;
+  }
+  return pos;
+}
+
+// Past the bytes from `pos` that are neither '"' nor '\\' (in text already validated).
+std::size_t skip_to_quote_or_backslash(std::string_view s, std::size_t pos) {
+  while (pos + 8 <= s.size()) {
+    const std::uint64_t w = load8(s.data() + pos);
+    if ((has_byte(w, '"') | has_byte(w, '\\')) != 0) break;
+    pos += 8;
+  }
+  return pos;
+}
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -156,6 +196,7 @@ class Minifier {
     const std::size_t start = pos_;
     ++pos_;  // opening quote
     while (true) {
+      pos_ = skip_plain_string_bytes(in_, pos_);
       if (pos_ == in_.size()) return error("unterminated string");
       const auto c = static_cast<unsigned char>(in_[pos_]);
       if (c == '"') {
@@ -267,7 +308,11 @@ class Minifier {
 // Index just past the string that starts at `pos` (a quote).
 std::size_t skip_string(std::string_view s, std::size_t pos) {
   ++pos;
-  while (pos < s.size() && s[pos] != '"') pos += (s[pos] == '\\') ? 2 : 1;
+  while (true) {
+    pos = skip_to_quote_or_backslash(s, pos);
+    if (pos >= s.size() || s[pos] == '"') break;
+    pos += (s[pos] == '\\') ? 2 : 1;
+  }
   return pos < s.size() ? pos + 1 : s.size();
 }
 

@@ -33,9 +33,10 @@ class SqliteError : public std::runtime_error {
   int extended_code_;
 };
 
-// Routes SQLite's global error log into the "store" spdlog logger. Process-wide; call before
-// the first connection is opened (later calls are no-ops).
-void route_sqlite_log();
+// Process-wide SQLite settings, once (later calls are no-ops): SQLite's error log goes to the
+// "store" spdlog logger, and memory statistics are off. Database's constructor calls it; it
+// takes effect only if nothing in the process used SQLite before.
+void configure_sqlite();
 
 class Database;
 

@@ -68,7 +68,7 @@ SqliteStore::SqliteStore(const SqliteOptions& options, Poster post, const Clock&
     : post_(std::move(post)), clock_(clock) {
   const std::string& path = options.path;
   try {
-    sqlite::route_sqlite_log();
+    sqlite::configure_sqlite();
     if (path != ":memory:") {
       auto parent = std::filesystem::path(path).parent_path();
       if (!parent.empty()) make_directories(parent);

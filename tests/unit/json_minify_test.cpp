@@ -189,3 +189,32 @@ TEST_CASE("raw_elements splits a minified array into its raw elements", "[json]"
   CHECK(parts[4] == "null");
   CHECK(raw_elements("[]").empty());
 }
+
+// Strings are scanned eight bytes at a time: every byte that needs a look must be found
+// whatever its offset in the word, and long plain runs must come through unchanged.
+TEST_CASE("minify and raw_member: special bytes at every offset of a long string", "[json]") {
+  const std::string plain(40, 'a');
+  for (std::size_t at = 0; at <= plain.size(); ++at) {
+    INFO("offset " << at);
+    const std::string head = plain.substr(0, at);
+    const std::string tail = plain.substr(at);
+    // Valid: an escaped quote, an escaped backslash, two- and four-byte UTF-8.
+    for (const std::string_view special :
+         {"\\\"", "\\\\", "\xC3\xA9", "\xF0\x9F\x98\x80", "\\u00e9"}) {
+      const std::string value = "\"" + head + std::string(special) + tail + "\"";
+      const std::string text = "{\"s\":" + value + ",\"n\":1}";
+      auto minified = korehook::json::minify(text, 64);
+      REQUIRE(minified.ok());
+      CHECK(*minified == text);
+      CHECK(korehook::json::raw_member(text, "n") == std::optional<std::string_view>("1"));
+      CHECK(korehook::json::raw_member(text, "s") == std::optional<std::string_view>(value));
+    }
+    // Invalid: a control character, a lone continuation byte, a byte never in UTF-8, and the
+    // string's end cut off.
+    for (const std::string_view bad : {"\x01", "\n", "\x80", "\xFF"}) {
+      CHECK_FALSE(
+          korehook::json::minify("{\"s\":\"" + head + std::string(bad) + tail + "\"}", 64).ok());
+    }
+    CHECK_FALSE(korehook::json::minify("{\"s\":\"" + head, 64).ok());
+  }
+}
