@@ -81,6 +81,7 @@ void send_test(Context& ctx, const EndpointRecord& target, Respond respond) {
     request.body = body;
     request.connect_timeout = t.connect_timeout;
     request.read_timeout = t.read_timeout;
+    request.timeout = t.timeout;
     request.ca_file = t.ca_file;
     ctx.options.send(std::move(request), [id = target.id, event_id, test_id,
                                           respond = std::move(respond)](delivery::SendResult r) {

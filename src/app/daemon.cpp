@@ -195,8 +195,10 @@ class Daemon {
   static dispatch::Target callback_target(const config::Config& config) {
     dispatch::Target t;
     const EndpointSettings s = endpoint_defaults(config);
-    t.connect_timeout = s.connect_timeout;
-    t.read_timeout = s.read_timeout;
+    const AttemptTimeouts timeouts = attempt_timeouts(s, EndpointKind::kEndpoint);
+    t.connect_timeout = timeouts.connect;
+    t.read_timeout = timeouts.read;
+    t.timeout = timeouts.total;
     t.retry = s.retry;
     t.max_in_flight = s.max_in_flight;
     return t;

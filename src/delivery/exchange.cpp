@@ -80,6 +80,7 @@ Exchange::Exchange(std::shared_ptr<SenderState> state, SendRequest request,
       done_(std::move(done)),
       mode_(mode),
       start_(std::chrono::steady_clock::now()),
+      deadline_(start_ + request_.timeout),
       resolver_(state_->io),
       resolve_timer_(state_->io) {
   result_.started_at = started_at;
@@ -155,7 +156,7 @@ void Exchange::do_resolve() {
 
   // getaddrinfo cannot be interrupted: the deadline ends the exchange and the late answer is
   // ignored.
-  resolve_timer_.expires_after(request_.connect_timeout);
+  resolve_timer_.expires_at(step_expiry(request_.connect_timeout));
   resolve_timer_.async_wait(
       beast::bind_front_handler(&Exchange::on_resolve_deadline, shared_from_this()));
   resolver_.async_resolve(host, std::to_string(port), tcp::resolver::numeric_service,
@@ -166,7 +167,8 @@ void Exchange::on_resolve_deadline(beast::error_code ec) {
   if (ec || phase_ != Phase::kResolving) return;  // resolved (or ended) in time
   if (state_->stopped) return abandon();
   resolver_.cancel();
-  fail(ErrorClass::kDns,
+  // The lookup's own bound is a DNS failure, as it always was; the attempt's deadline is not.
+  fail(step_at_deadline_ ? ErrorClass::kTimeout : ErrorClass::kDns,
        "resolving " + request_.url.host + " " + timeout_text(request_.connect_timeout));
 }
 
@@ -242,7 +244,7 @@ void Exchange::do_connect() {
   last_connect_endpoint_ = endpoint_text(endpoint);
   // The previous address's socket may be of the other family: start from a closed one.
   connection_->tcp().close();
-  connection_->tcp().expires_after(request_.connect_timeout);
+  connection_->tcp().expires_at(step_expiry(request_.connect_timeout));
   connection_->tcp().async_connect(
       endpoint, beast::bind_front_handler(&Exchange::on_connect, shared_from_this()));
 }
@@ -250,6 +252,11 @@ void Exchange::do_connect() {
 void Exchange::on_connect(beast::error_code ec) {
   if (state_->stopped) return abandon();
   if (ec) {
+    if (ec == beast::error::timeout && step_at_deadline_) {
+      // No time left for the next address.
+      return fail(ErrorClass::kTimeout, "connecting to " + last_connect_endpoint_ + " " +
+                                            timeout_text(request_.connect_timeout));
+    }
     // Refused, unreachable or timed out: the next address may work.
     logger().debug("origin={} connect={} error=\"{}\"", request_.url.origin(),
                    last_connect_endpoint_, ec.message());
@@ -270,7 +277,7 @@ void Exchange::do_handshake() {
     return fail(ErrorClass::kTls, "cannot use " + request_.url.host + " as TLS server name");
   }
   state_->sessions->attach(connection_->stream.native_handle(), pool_key_);
-  connection_->tcp().expires_after(request_.connect_timeout);
+  connection_->tcp().expires_at(step_expiry(request_.connect_timeout));
   connection_->stream.async_handshake(
       ssl::stream_base::client,
       beast::bind_front_handler(&Exchange::on_handshake, shared_from_this()));
@@ -294,7 +301,7 @@ void Exchange::on_handshake(beast::error_code ec) {
 
 void Exchange::do_write() {
   phase_ = Phase::kWriting;
-  read_deadline_ = std::chrono::steady_clock::now() + request_.read_timeout;
+  read_deadline_ = step_expiry(request_.read_timeout);
 
   // One buffer, one SSL_write (one TLS record up to 16 KiB): no serializer and no gather
   // copy in flat_stream. The text is kept for a retry on a fresh connection.
@@ -499,8 +506,18 @@ std::int64_t Exchange::elapsed_ms() const {
       .count();
 }
 
-std::string Exchange::timeout_text(Millis timeout) const {
-  return "timed out after " + std::to_string(timeout.count()) + " ms";
+std::chrono::steady_clock::time_point Exchange::step_expiry(Millis step) {
+  const auto own = std::chrono::steady_clock::now() + step;
+  step_at_deadline_ = deadline_ <= own;
+  return step_at_deadline_ ? deadline_ : own;
+}
+
+std::string Exchange::timeout_text(Millis step) const {
+  if (step_at_deadline_) {
+    return "timed out at the attempt's " + std::to_string(request_.timeout.count()) +
+           " ms deadline";
+  }
+  return "timed out after " + std::to_string(step.count()) + " ms";
 }
 
 }  // namespace korehook::delivery

@@ -51,9 +51,10 @@ inline constexpr int kMaxInterimResponses = 8;              // 1xx before the fi
 // One request and its response: [pool | resolve -> connect (each address in turn) ->
 // handshake] -> write -> read header -> read body (bounded) -> result. Every step has a
 // deadline: resolve, each TCP connect and the handshake `connect_timeout` each; write and the
-// whole response together `read_timeout`. The object keeps itself alive through its pending
-// handlers (Beast's session pattern) and calls `done` exactly once, unless the Sender is
-// destroyed first.
+// whole response together `read_timeout`; and each of them ends at the latest at the
+// exchange's own deadline, `timeout` after it was created (Sender::send), which bounds the
+// whole attempt. The object keeps itself alive through its pending handlers (Beast's session
+// pattern) and calls `done` exactly once, unless the Sender is destroyed first.
 class Exchange final : public std::enable_shared_from_this<Exchange> {
  public:
   // kCheckOnly: resolve and check the addresses, then end without connecting (error kNone
@@ -100,7 +101,12 @@ class Exchange final : public std::enable_shared_from_this<Exchange> {
   void abandon();  // the Sender is gone
   void finish();
   std::int64_t elapsed_ms() const;
-  std::string timeout_text(Millis timeout) const;
+  // When the step about to start must end: `step` from now, or the exchange's deadline when
+  // that comes first (remembered for timeout_text()).
+  std::chrono::steady_clock::time_point step_expiry(Millis step);
+  // "timed out after <step> ms", or, when the step ran into the exchange's deadline, "timed
+  // out at the attempt's <timeout> ms deadline".
+  std::string timeout_text(Millis step) const;
 
   std::shared_ptr<SenderState> state_;
   SendRequest request_;
@@ -114,7 +120,9 @@ class Exchange final : public std::enable_shared_from_this<Exchange> {
   bool finished_ = false;
   int interim_responses_ = 0;
   std::chrono::steady_clock::time_point start_;
-  std::chrono::steady_clock::time_point read_deadline_;
+  std::chrono::steady_clock::time_point deadline_;       // start_ + request_.timeout
+  std::chrono::steady_clock::time_point read_deadline_;  // of write + response
+  bool step_at_deadline_ = false;  // the current step ends at deadline_, not its own bound
 
   std::string ca_file_;
   std::string pool_key_;

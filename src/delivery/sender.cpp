@@ -39,6 +39,7 @@ void Sender::check_destination(const net::HttpsUrl& url,
   SendRequest request;
   request.url = url;
   request.connect_timeout = timeout;
+  request.timeout = timeout;
   auto exchange = std::make_shared<Exchange>(
       impl_->state, std::move(request),
       [done = std::move(done)](SendResult result) {

@@ -340,6 +340,7 @@ struct Dispatcher::Impl {
     request.body = std::shared_ptr<const std::string>(work.payload, &work.payload->body);
     request.connect_timeout = target.connect_timeout;
     request.read_timeout = target.read_timeout;
+    request.timeout = target.timeout;
     request.ca_file = target.ca_file;
 
     sender.send(std::move(request),
@@ -595,8 +596,10 @@ Target target_from_endpoint(const EndpointRecord& endpoint) {
   t.url = net::parse_https_url(s.url).value();  // validated before it was stored
   t.event_types = s.event_types;
   t.enabled = endpoint.enabled();
-  t.connect_timeout = s.connect_timeout;
-  t.read_timeout = s.read_timeout;
+  const AttemptTimeouts timeouts = attempt_timeouts(s, endpoint.kind);
+  t.connect_timeout = timeouts.connect;
+  t.read_timeout = timeouts.read;
+  t.timeout = timeouts.total;
   t.retry = s.retry;
   t.max_in_flight = s.max_in_flight;
   t.rate_limit = s.rate_limit;

@@ -37,6 +37,16 @@ std::string_view to_string(DisabledReason r) {
   return "";
 }
 
+AttemptTimeouts attempt_timeouts(const EndpointSettings& settings, EndpointKind kind) {
+  AttemptTimeouts t;
+  t.connect = settings.connect_timeout;
+  t.read = settings.read_timeout;
+  t.total = settings.connect_timeout + settings.read_timeout;
+  // One timeout for the whole attempt: an answer that still fits in it is not cut at 3/5.
+  if (kind == EndpointKind::kDestination) t.read = t.total;
+  return t;
+}
+
 bool is_valid_identifier(std::string_view id) {
   return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-';

@@ -11,12 +11,15 @@ namespace {
 
 namespace json = boost::json;
 
-// A daemon with the given batching window and no YAML endpoints.
+// A daemon with the given batching window and no YAML endpoints. `extra_network`: as in
+// Fixture::yaml.
 std::string streams_yaml(const Fixture& f, std::string_view linger, int max_events = 50,
-                         const std::vector<EndpointYaml>& endpoints = {}) {
-  return f.yaml(endpoints, "event_streams:\n  source: test-source\n  batch:\n    linger: " +
-                               std::string(linger) +
-                               "\n    max_events: " + std::to_string(max_events) + "\n");
+                         const std::vector<EndpointYaml>& endpoints = {},
+                         std::string_view extra_network = "") {
+  return f.yaml(endpoints,
+                "event_streams:\n  source: test-source\n  batch:\n    linger: " +
+                    std::string(linger) + "\n    max_events: " + std::to_string(max_events) + "\n",
+                extra_network);
 }
 
 // Creates destination `id` at `url` with fast retries, and a rule feeding it `types`.
@@ -297,17 +300,34 @@ TEST_CASE("streams: the test event reports success or what failed", "[streams]")
   ClosedPort closed;
   TestCa rogue(f.certs().path(), CaOptions{.name = "rogue", .common_name = "rogue root"});
   TlsReceiver untrusted(receiver_options_for(rogue.issue_server("rogue-leaf", {"localhost"})));
-  Daemon d(streams_yaml(f, "1s"));
+  BlackHole silent;  // accepts TCP, never says a word
+  // Slow to handshake and slow to answer, each within its own bound (a destination with a 1 s
+  // timeout connects within 400 ms per step); multi.test's first address never answers the
+  // TCP connect, so 400 + 300 + 500 ms: the steps fit, the whole does not.
+  ReceiverOptions slow_options = receiver_options_for(f.receiver_cert());
+  slow_options.handshake_delay = 300ms;
+  slow_options.handler = [](const ReceivedRequest&) { return Reply{.delay = 500ms}; };
+  TlsReceiver slow(slow_options);
+  UnansweredPort unanswered("127.0.0.2", slow.port());
+  Daemon d(streams_yaml(f, "1s", 50, {},
+                        "  resolve: {\"multi.test\": [\"127.0.0.2\", \"127.0.0.1\"]}\n"));
   d.start();
-  auto make_destination = [&](const std::string& id, const std::string& url) {
+  auto make_destination = [&](const std::string& id, const std::string& url,
+                              const std::string& extra = "") {
     auto a = call(d, "POST", "/v1/destinations",
-                  R"({"id":")" + id + R"(","name":"t","url":")" + url + R"("})");
+                  R"({"id":")" + id + R"(","name":"t","url":")" + url + R"(")" + extra + "}");
+    INFO(json::serialize(a.body));
     REQUIRE(a.status == 201);
   };
   make_destination("dst_ok", f.receiver_url("/ok"));
   make_destination("dst_500", f.receiver_url("/fail"));
   make_destination("dst_refused", "https://localhost:" + std::to_string(closed.port()) + "/x");
   make_destination("dst_tls", untrusted.url("/x", "localhost"));
+  // A name that does not resolve passes the create-time check (every attempt checks again).
+  make_destination("dst_dns", "https://korehook-test.invalid/x");
+  make_destination("dst_silent", "https://localhost:" + std::to_string(silent.port()) + "/x",
+                   R"(,"timeout":"1s")");
+  make_destination("dst_slow", slow.url("/x", "multi.test"), R"(,"timeout":"1s")");
 
   auto ok = call(d, "POST", "/v1/destinations/dst_ok/test");
   INFO(json::serialize(ok.body));
@@ -345,6 +365,33 @@ TEST_CASE("streams: the test event reports success or what failed", "[streams]")
   CHECK(tls.body.at("error") == "tls");
   CHECK_THAT(std::string(tls.body.at("detail").as_string()), Catch::Contains("certificate"));
   CHECK(untrusted.request_count() == 0);
+
+  auto dns = call(d, "POST", "/v1/destinations/dst_dns/test");
+  INFO(json::serialize(dns.body));
+  CHECK(dns.body.at("success") == false);
+  CHECK(dns.body.at("error") == "dns");
+  CHECK_THAT(std::string(dns.body.at("detail").as_string()),
+             Catch::Contains("korehook-test.invalid"));
+
+  // The test event is answered once the destination's timeout is up, whichever step was
+  // running: here the TLS handshake, then the response.
+  for (const auto& [id, detail] :
+       {std::pair{"dst_silent", "tls handshake with 127.0.0.1:"},
+        std::pair{"dst_slow", "no response timed out at the attempt's 1000 ms deadline"}}) {
+    INFO(id);
+    const auto start = std::chrono::steady_clock::now();
+    auto timed_out = call(d, "POST", "/v1/destinations/" + std::string(id) + "/test");
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    INFO(json::serialize(timed_out.body));
+    CHECK(timed_out.body.at("success") == false);
+    CHECK(timed_out.body.at("error") == "timeout");
+    CHECK(timed_out.body.at("status").is_null());
+    CHECK_THAT(std::string(timed_out.body.at("detail").as_string()), Catch::Contains(detail));
+    CHECK(timed_out.body.at("duration_ms").to_number<std::int64_t>() <= 1'100);
+    CHECK(elapsed < 2500ms);
+  }
+  CHECK(silent.connections_accepted() >= 1);
+  CHECK(slow.request_count() == 1);  // it got there, but its answer came too late
 
   SECTION("endpoints have a test event too, as one CloudEvent object") {
     auto ep = call(d, "POST", "/v1/endpoints",

@@ -78,6 +78,7 @@ struct SenderEnv {
     r.body = std::make_shared<const std::string>(std::move(body));
     r.connect_timeout = 2s;
     r.read_timeout = 2s;
+    r.timeout = 4s;
     return r;
   }
 

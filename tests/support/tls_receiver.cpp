@@ -160,9 +160,17 @@ class Session : public std::enable_shared_from_this<Session> {
   void start() {
     impl_.sessions[serial_] = weak_from_this();
     SSL_set_ex_data(stream_.native_handle(), sni_index(), &sni_);
-    beast::get_lowest_layer(stream_).expires_after(impl_.options.handshake_timeout);
-    stream_.async_handshake(ssl::stream_base::server,
-                            beast::bind_front_handler(&Session::on_handshake, shared_from_this()));
+    const auto handshake_deadline =
+        std::chrono::steady_clock::now() + impl_.options.handshake_timeout;
+    if (impl_.options.handshake_delay.count() > 0) {
+      timer_.expires_after(impl_.options.handshake_delay);
+      timer_.async_wait([self = shared_from_this(), handshake_deadline](beast::error_code ec) {
+        if (ec) return self->end();
+        self->do_handshake(handshake_deadline);
+      });
+      return;
+    }
+    do_handshake(handshake_deadline);
   }
 
   void close() {
@@ -173,6 +181,12 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
  private:
+  void do_handshake(std::chrono::steady_clock::time_point deadline) {
+    beast::get_lowest_layer(stream_).expires_at(deadline);
+    stream_.async_handshake(ssl::stream_base::server,
+                            beast::bind_front_handler(&Session::on_handshake, shared_from_this()));
+  }
+
   void on_handshake(beast::error_code ec) {
     if (ec) {
       {
@@ -232,6 +246,15 @@ class Session : public std::enable_shared_from_this<Session> {
   void act(Reply reply) {
     switch (reply.action) {
       case Reply::Action::kHang:
+        if (reply.raw) {
+          raw_ = std::move(*reply.raw);
+          asio::async_write(stream_, asio::buffer(raw_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (ec) return self->end();
+                              self->do_hang();
+                            });
+          return;
+        }
         return do_hang();
       case Reply::Action::kClose:
         close();
@@ -563,26 +586,62 @@ void BlackHole::stop() {
   impl.thread.join();
 }
 
-// ---- ClosedPort ----------------------------------------------------------------------------
+// ---- ClosedPort, UnansweredPort -----------------------------------------------------------
 
-ClosedPort::ClosedPort(const std::string& address) {
+namespace {
+
+// A socket bound to `address`:`port` (0: ephemeral), not listening; `who` names the caller in
+// errors. Sets `bound_port` to the port it got.
+int bound_socket(const std::string& address, std::uint16_t port, const char* who,
+                 std::uint16_t& bound_port) {
   const auto parsed = asio::ip::make_address(address);
-  const tcp::endpoint endpoint(parsed, 0);
-  fd_ = ::socket(parsed.is_v6() ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd_ < 0) throw std::runtime_error("ClosedPort: socket() failed");
-  if (::bind(fd_, endpoint.data(), static_cast<socklen_t>(endpoint.size())) != 0) {
-    ::close(fd_);
-    throw std::runtime_error("ClosedPort: bind() failed");
+  const tcp::endpoint endpoint(parsed, port);
+  const int fd = ::socket(parsed.is_v6() ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::runtime_error(std::string(who) + ": socket() failed");
+  if (::bind(fd, endpoint.data(), static_cast<socklen_t>(endpoint.size())) != 0) {
+    ::close(fd);
+    throw std::runtime_error(std::string(who) + ": bind() failed");
   }
   sockaddr_storage bound{};
   socklen_t length = sizeof bound;
-  ::getsockname(fd_, reinterpret_cast<sockaddr*>(&bound), &length);
-  port_ = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                                            : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length);
+  bound_port =
+      ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                        : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  return fd;
+}
+
+}  // namespace
+
+ClosedPort::ClosedPort(const std::string& address) {
+  fd_ = bound_socket(address, 0, "ClosedPort", port_);
 }
 
 ClosedPort::~ClosedPort() {
   if (fd_ >= 0) ::close(fd_);
+}
+
+UnansweredPort::UnansweredPort(const std::string& address, std::uint16_t port) {
+  listener_fd_ = bound_socket(address, port, "UnansweredPort", port_);
+  if (::listen(listener_fd_, 0) != 0) {
+    ::close(listener_fd_);
+    throw std::runtime_error("UnansweredPort: listen() failed");
+  }
+  // Backlog 0 holds one connection nobody accepts; with it queued the queue is full.
+  const auto parsed = asio::ip::make_address(address);
+  const tcp::endpoint endpoint(parsed, port_);
+  filler_fd_ = ::socket(parsed.is_v6() ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (filler_fd_ < 0 ||
+      ::connect(filler_fd_, endpoint.data(), static_cast<socklen_t>(endpoint.size())) != 0) {
+    if (filler_fd_ >= 0) ::close(filler_fd_);
+    ::close(listener_fd_);
+    throw std::runtime_error("UnansweredPort: cannot fill the accept queue");
+  }
+}
+
+UnansweredPort::~UnansweredPort() {
+  ::close(filler_fd_);
+  ::close(listener_fd_);
 }
 
 }  // namespace korehook::testing

@@ -37,7 +37,8 @@ struct ReceivedRequest {
 struct Reply {
   enum class Action {
     kRespond,  // send the response below
-    kHang,     // never answer; keep the connection open until the client or stop() ends it
+    kHang,     // never answer (with `raw`: send it, then nothing more); keep the connection
+               // open until the client or stop() ends it
     kClose,    // close the TCP connection without answering (no TLS close_notify)
   };
   Action action = Action::kRespond;
@@ -83,6 +84,9 @@ struct ReceiverOptions {
   Handler handler{};  // default: 200 with an empty body
   std::size_t max_body_bytes = 16 * 1024 * 1024;
   std::chrono::milliseconds handshake_timeout{10'000};
+  // Wait this long after accepting a connection before reading its ClientHello: a server slow
+  // to handshake. Counts against handshake_timeout.
+  std::chrono::milliseconds handshake_delay{0};
   std::chrono::milliseconds idle_timeout{60'000};  // between requests on one connection
 };
 
@@ -163,6 +167,23 @@ class ClosedPort {
 
  private:
   int fd_ = -1;
+  std::uint16_t port_ = 0;
+};
+
+// A TCP port whose SYNs go unanswered: a listener (backlog 0) whose accept queue is already
+// full with a connection of its own, so Linux drops every new SYN and a connect to it hangs
+// until the client gives up (like a host that silently drops packets). `port` 0: ephemeral.
+class UnansweredPort {
+ public:
+  explicit UnansweredPort(const std::string& address = "127.0.0.1", std::uint16_t port = 0);
+  ~UnansweredPort();
+  UnansweredPort(const UnansweredPort&) = delete;
+  UnansweredPort& operator=(const UnansweredPort&) = delete;
+  std::uint16_t port() const { return port_; }
+
+ private:
+  int listener_fd_ = -1;
+  int filler_fd_ = -1;  // the connection that fills the accept queue
   std::uint16_t port_ = 0;
 };
 

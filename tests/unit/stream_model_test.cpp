@@ -80,6 +80,24 @@ TEST_CASE("streams: destination defaults follow KORE", "[streams]") {
   CHECK_FALSE(parse_rule_status("off").has_value());
 }
 
+TEST_CASE("streams: an attempt's timeouts: a destination's bounds the whole attempt",
+          "[streams][timeout]") {
+  EndpointSettings d = destination_defaults();
+  set_destination_timeout(d, Millis{1'000});
+  const AttemptTimeouts dt = attempt_timeouts(d, EndpointKind::kDestination);
+  CHECK(dt.total == Millis{1'000});
+  CHECK(dt.connect == Millis{400});  // each step of connecting: a second address gets a turn
+  CHECK(dt.read == Millis{1'000});   // the answer: whatever the connect left
+
+  EndpointSettings e;
+  e.connect_timeout = Millis{2'000};
+  e.read_timeout = Millis{7'000};
+  const AttemptTimeouts et = attempt_timeouts(e, EndpointKind::kEndpoint);
+  CHECK(et.connect == Millis{2'000});
+  CHECK(et.read == Millis{7'000});
+  CHECK(et.total == Millis{9'000});
+}
+
 TEST_CASE("config: event_streams, destinations and rules", "[config][streams]") {
   const config::Config c = config::parse_config(
       "event_streams:\n"

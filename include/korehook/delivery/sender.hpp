@@ -20,8 +20,15 @@ struct SendRequest {
   net::HttpsUrl url;
   sign::Headers headers;  // every header but host and content-length (added by the sender)
   std::shared_ptr<const std::string> body;
-  Millis connect_timeout{5'000};       // resolve + TCP connect (per address) + TLS handshake
-  Millis read_timeout{15'000};         // write + the whole response
+  // Bounds of the attempt. Each step of connecting (the name lookup, the TCP connect to one
+  // address, the TLS handshake) gets `connect_timeout`; writing the request and reading the
+  // whole response get `read_timeout` together; and no step runs past `timeout` after the
+  // attempt started (send()), so it bounds the whole attempt. A step cut short by `timeout`
+  // ends the attempt with ErrorClass::kTimeout (a step cut by its own bound: as before, kDns
+  // for the lookup, kTimeout otherwise); error_detail names the step and the bound.
+  Millis connect_timeout{5'000};
+  Millis read_timeout{15'000};
+  Millis timeout{20'000};
   std::optional<std::string> ca_file;  // per-endpoint CA bundle; the sender's default otherwise
 };
 
@@ -65,7 +72,7 @@ struct SenderOptions {
 // chain + host name verification; a session of an earlier connection to the same origin and
 // CA bundle is resumed when the server allows it) -> write -> read the response (bounded) -> back
 // to the pool if the response allows keep-alive. A reused connection that fails before any response
-// byte is retried once on a fresh connection.
+// byte is retried once on a fresh connection, within the same `timeout`.
 class Sender {
  public:
   Sender(boost::asio::io_context& io, const Clock& clock, SenderOptions options);

@@ -25,8 +25,11 @@ struct Target {
   net::HttpsUrl url;
   std::vector<std::string> event_types;
   bool enabled = true;
+  // An attempt's bounds (AttemptTimeouts, delivery::SendRequest): each step of connecting,
+  // write + response, and the whole attempt.
   Millis connect_timeout{5'000};
   Millis read_timeout{15'000};
+  Millis timeout{20'000};
   retry::RetryPolicy retry;
   int max_in_flight = 16;
   std::optional<double> rate_limit;  // requests per second

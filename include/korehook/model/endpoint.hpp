@@ -72,6 +72,19 @@ struct EndpointRecord {
   bool enabled() const { return disabled_reason == DisabledReason::kNone; }
 };
 
+// The bounds of one attempt to a target (delivery::SendRequest takes them as they are).
+struct AttemptTimeouts {
+  Millis connect;  // each step of connecting: name lookup, TCP connect to one address, TLS
+  Millis read;     // sending the request and reading the whole response, from the first write
+  Millis total;    // the whole attempt, from its start: no step runs past it
+};
+
+// An endpoint: each step its own setting, and the whole attempt at most connect_timeout +
+// read_timeout. A destination has one `timeout` (stored as 2/5 + 3/5, model/stream.hpp) that
+// bounds the whole attempt: each step of connecting gets at most 2/5 of it (so a second
+// address still gets a turn when the first never answers) and the answer whatever is left.
+AttemptTimeouts attempt_timeouts(const EndpointSettings& settings, EndpointKind kind);
+
 // [A-Za-z0-9_-]{1,64}: endpoint, account, destination and rule ids.
 bool is_valid_identifier(std::string_view id);
 

@@ -52,9 +52,9 @@ inline constexpr int kDefaultDestinationAttempts = 4;
 // timeout, 4 attempts (3 retries) with exponential backoff from 1 s.
 EndpointSettings destination_defaults();
 
-// A destination has one request timeout. The sender knows a connect phase (resolve, TCP,
-// TLS) and a response phase (write, read), each with its own deadline: the total is split
-// 2/5 + 3/5, so an attempt over one address ends within `total`.
+// A destination has one request timeout, stored as the endpoint settings' connect_timeout
+// (2/5) and read_timeout (3/5); destination_timeout() is their sum. attempt_timeouts()
+// (model/endpoint.hpp) turns it into the bounds of an attempt: the whole attempt within it.
 void set_destination_timeout(EndpointSettings& settings, Millis total);
 Millis destination_timeout(const EndpointSettings& settings);
 
