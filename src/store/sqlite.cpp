@@ -213,6 +213,11 @@ std::string Database::query_text(const std::string& sql) {
 
 void Database::set_busy_timeout(int ms) { sqlite3_busy_timeout(db_, ms); }
 
+std::string Database::filename() const {
+  const char* name = sqlite3_db_filename(db_, "main");
+  return name != nullptr ? name : "";
+}
+
 std::int64_t Database::changes() const { return sqlite3_changes64(db_); }
 
 bool Database::in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }

@@ -108,6 +108,8 @@ class Database {
   std::string query_text(const std::string& sql);
 
   void set_busy_timeout(int ms);
+  // The absolute path of the main database file ("" for an in-memory database).
+  std::string filename() const;
   std::int64_t changes() const;
   bool in_transaction() const;  // false once SQLite rolled a transaction back on its own
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <future>
@@ -81,9 +82,13 @@ SqliteStore::SqliteStore(const SqliteOptions& options, Poster post, const Clock&
     if (mode != "wal" && path != ":memory:") {
       throw std::runtime_error("cannot switch to WAL mode (journal_mode is '" + mode + "')");
     }
-    db_->exec(options.fsync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
-    fsync_ = options.fsync;
-    full_sync_ = options.fsync;
+    // COMMIT writes the WAL without waiting for the disk; with fsync on, the syncer thread's
+    // fdatasync makes a transaction durable before its completions run (after_commit).
+    // Checkpoints still sync the WAL and the database themselves.
+    db_->exec("PRAGMA synchronous = NORMAL");
+    wal_path_ = db_->filename();  // absolute, whatever the working directory becomes
+    fsync_ = options.fsync && !wal_path_.empty();
+    wal_path_ += "-wal";
     db_->exec("PRAGMA foreign_keys = ON");
     // Statement journals (which SQLite keeps for a statement that may fail halfway inside a
     // transaction) and temporary tables stay in memory. On a file they spilled past 64 KiB and
@@ -107,6 +112,7 @@ SqliteStore::SqliteStore(const SqliteOptions& options, Poster post, const Clock&
     db_.reset();
     throw std::runtime_error("cannot open store '" + path + "': " + e.what());
   }
+  syncer_ = std::thread([this] { run_syncer(); });
   thread_ = std::thread([this] { run_thread(); });
 }
 
@@ -126,6 +132,18 @@ void SqliteStore::close() {
     }
     thread_.join();
   }
+  if (syncer_.joinable()) {
+    {
+      std::lock_guard lock(sync_mu_);
+      sync_stopping_ = true;
+    }
+    sync_cv_.notify_all();
+    syncer_.join();  // after the store thread: it syncs and finishes what that one committed
+  }
+  if (wal_fd_ >= 0) {
+    ::close(wal_fd_);
+    wal_fd_ = -1;
+  }
   // The last connection to close checkpoints the WAL.
   sst_.reset();
   st_.reset();
@@ -134,7 +152,7 @@ void SqliteStore::close() {
 
 StoreStats SqliteStore::stats() const {
   return StoreStats{write_transactions_.load(), write_commands_.load(), largest_batch_.load(),
-                    relaxed_transactions_.load()};
+                    relaxed_transactions_.load(), wal_syncs_.load()};
 }
 
 namespace {
@@ -221,7 +239,6 @@ void SqliteStore::execute(std::vector<std::unique_ptr<Command>>& batch) {
   // Bookkeeping alone does not wait for an fsync (Access::kBookkeeping).
   const bool durable =
       std::any_of(batch.begin(), batch.end(), [](const auto& c) { return c->durable(); });
-  if (writes && fsync_) set_full_sync(durable);
   // Every command in [from, to) that has not failed on its own (and keeps its own error)
   // is failed with `error`: its transaction did not commit, or it never ran.
   auto fail_range = [&](size_t from, size_t to, const Error& error) {
@@ -257,6 +274,10 @@ void SqliteStore::execute(std::vector<std::unique_ptr<Command>>& batch) {
     }
   }
 
+  after_commit(batch, writes && durable && fsync_);
+}
+
+void SqliteStore::finish(std::vector<std::unique_ptr<Command>>& batch) {
   for (auto& command : batch) {
     try {
       command->finish(post_);
@@ -266,15 +287,65 @@ void SqliteStore::execute(std::vector<std::unique_ptr<Command>>& batch) {
   }
 }
 
-void SqliteStore::set_full_sync(bool full) {
-  if (full == full_sync_) return;
-  try {
-    db_->exec(full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
-    full_sync_ = full;
-  } catch (const SqliteError& e) {
-    // Stays as it was; FULL is never left by mistake (only a failure to leave it).
-    logger().error("changing synchronous failed: {}", e.what());
+void SqliteStore::after_commit(std::vector<std::unique_ptr<Command>>& batch, bool durable) {
+  bool queued = false;
+  {
+    std::lock_guard lock(sync_mu_);
+    // Behind a batch that waits for its sync, any batch waits too: completions keep the
+    // commit order (a claim must not hand out deliveries of an append not yet durable).
+    if (durable || syncing_ || !sync_queue_.empty()) {
+      sync_queue_.push_back(Committed{std::move(batch), durable});
+      queued = true;
+    }
   }
+  if (queued) {
+    batch.clear();
+    sync_cv_.notify_one();
+  } else {
+    finish(batch);
+  }
+}
+
+void SqliteStore::run_syncer() {
+  std::vector<Committed> taken;
+  for (;;) {
+    {
+      std::unique_lock lock(sync_mu_);
+      syncing_ = false;
+      sync_cv_.wait(lock, [this] { return !sync_queue_.empty() || sync_stopping_; });
+      if (sync_queue_.empty()) return;  // stopping, and everything committed is finished
+      taken.swap(sync_queue_);
+      syncing_ = true;
+    }
+    // One fdatasync for every transaction committed since the last one.
+    if (std::any_of(taken.begin(), taken.end(), [](const Committed& c) { return c.durable; })) {
+      sync_wal();
+    }
+    for (auto& committed : taken) finish(committed.batch);
+    taken.clear();
+  }
+}
+
+void SqliteStore::sync_wal() {
+  auto fatal = [this](const char* what) {
+    const int err = errno;
+    logger().critical(
+        "{} {} failed: {}: writes about to be acknowledged may not be on disk; stopping", what,
+        wal_path_, std::strerror(err));
+    std::abort();
+  };
+  if (wal_fd_ < 0) {
+    // The WAL exists: a transaction was committed in WAL mode. Its directory entry is synced
+    // once, as SQLite does for a journal it created.
+    wal_fd_ = ::open(wal_path_.c_str(), O_RDWR | O_CLOEXEC);
+    if (wal_fd_ < 0) fatal("opening");
+    const auto dir = std::filesystem::path(wal_path_).parent_path();
+    const int dir_fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir_fd < 0 || ::fsync(dir_fd) != 0) fatal("syncing the directory of");
+    ::close(dir_fd);
+  }
+  if (::fdatasync(wal_fd_) != 0) fatal("fdatasync of");
+  ++wal_syncs_;
 }
 
 // --- Commands ----------------------------------------------------------------------------

@@ -24,15 +24,19 @@ struct StoreStats {
   std::uint64_t largest_batch = 0;       // most commands taken from the queue at once
   // Write transactions of bookkeeping alone, committed without an fsync (with fsync on).
   std::uint64_t relaxed_transactions = 0;
+  std::uint64_t wal_syncs = 0;  // fdatasync calls of the WAL by the syncer thread
 };
 
 // One store thread owns the one connection. Public methods queue a command and return;
 // the thread takes everything queued and runs it in one transaction (group commit), each
 // write command inside its own SAVEPOINT so that one failing command does not undo the
-// others. Completions go through the Poster after COMMIT returned.
+// others. Completions go through the Poster after COMMIT returned and, with fsync on, after
+// the syncer thread's fdatasync of the WAL for a transaction that must be durable: COMMIT
+// itself does not wait for the disk (synchronous = NORMAL), so the store thread runs the next
+// transaction while the previous one is being synced. Completions keep the commit order.
 //
 // Thread-safe. REQUIRES: recover() and close() are not called from a completion that runs
-// on the store thread (an inline Poster); both wait for that thread.
+// on the store or syncer thread (an inline Poster); both wait for those threads.
 class SqliteStore final : public Store {
  public:
   // Opens, configures and migrates the database, then starts the store thread. Throws
@@ -154,7 +158,15 @@ class SqliteStore final : public Store {
   void run_thread();
   void execute(std::vector<std::unique_ptr<Command>>& batch);
   bool run_one(Command& command);
-  void set_full_sync(bool full);  // PRAGMA synchronous FULL or NORMAL, when it changes
+  // Runs the completions of a batch (through the Poster).
+  void finish(std::vector<std::unique_ptr<Command>>& batch);
+  // Hands a committed batch to the syncer (durable: its WAL frames must reach the disk before
+  // its completions run), or runs its completions now when nothing waits for a sync.
+  void after_commit(std::vector<std::unique_ptr<Command>>& batch, bool durable);
+  void run_syncer();
+  // fdatasync of the WAL (opened on first use, its directory synced then). A failure ends the
+  // process: whether acknowledged-to-be writes reached the disk cannot be known.
+  void sync_wal();
 
   Poster post_;
   const Clock& clock_;
@@ -179,8 +191,22 @@ class SqliteStore final : public Store {
   std::atomic<std::uint64_t> write_commands_{0};
   std::atomic<std::uint64_t> largest_batch_{0};
   std::atomic<std::uint64_t> relaxed_transactions_{0};
-  bool fsync_ = true;      // SqliteOptions::fsync
-  bool full_sync_ = true;  // synchronous is FULL now (store thread only)
+  std::atomic<std::uint64_t> wal_syncs_{0};
+  bool fsync_ = true;  // SqliteOptions::fsync (off for ":memory:")
+
+  // The syncer: batches in commit order, each with whether it needs the WAL synced.
+  struct Committed {
+    std::vector<std::unique_ptr<Command>> batch;
+    bool durable = false;
+  };
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  std::vector<Committed> sync_queue_;  // guarded by sync_mu_
+  bool syncing_ = false;               // guarded by sync_mu_: batches taken, not finished
+  bool sync_stopping_ = false;         // guarded by sync_mu_
+  std::thread syncer_;
+  std::string wal_path_;
+  int wal_fd_ = -1;  // syncer thread only
 };
 
 // open_sqlite_store() with an injected clock (tests).

@@ -160,3 +160,38 @@ TEST_CASE("store: bookkeeping alone commits without an fsync, appends and API wr
   CHECK((*e)->deliveries[0].attempts.size() == 1);
   CHECK(reopened->stats().relaxed_transactions == 0);
 }
+
+TEST_CASE("store: a durable write is acknowledged after the WAL is synced, bookkeeping without",
+          "[store][group-commit]") {
+  TempDir dir;
+  auto store = open_store(dir.file("k.db"), /*fsync=*/true);
+  // The completion reads the syncer's count: the sync came before it.
+  auto syncs_seen_by_ack = [&](NewEvent event) {
+    std::promise<std::uint64_t> seen;
+    const std::uint64_t before = store->stats().wal_syncs;
+    // (No assertion in here: it runs on the store's syncer thread.)
+    store->append_events({std::move(event)}, [&](Result<std::vector<AppendResult>> r) {
+      seen.set_value(r.ok() ? store->stats().wal_syncs : 0);
+    });
+    return std::make_pair(before, seen.get_future().get());
+  };
+  for (int i = 0; i < 5; ++i) {
+    const auto [before, seen] = syncs_seen_by_ack(numbered_event("s", i));
+    CHECK(seen > before);
+  }
+  // Bookkeeping alone: no sync.
+  const std::uint64_t before = store->stats().wal_syncs;
+  auto claimed = claim(*store, 10'000, 10'000, 10, 20'000);
+  REQUIRE(claimed.ok());
+  CHECK(claimed->size() == 5);
+  CHECK(store->stats().wal_syncs == before);
+  CHECK(store->stats().wal_syncs <= store->stats().write_transactions);
+}
+
+TEST_CASE("store: with fsync off nothing is synced", "[store][group-commit]") {
+  TempDir dir;
+  auto store = open_store(dir.file("k.db"), /*fsync=*/false);
+  REQUIRE(append(*store, {numbered_event("n", 1)}).ok());
+  CHECK(store->stats().write_transactions == 1);
+  CHECK(store->stats().wal_syncs == 0);
+}
