@@ -378,10 +378,14 @@ void SqliteStore::append_events(std::vector<NewEvent> events,
   auto body = [this, events = std::move(events)]() -> Result<std::vector<AppendResult>> {
     std::vector<AppendResult> out;
     out.reserve(events.size());
+    const std::string* known_account = nullptr;  // a batch's events share their account
     for (const auto& ne : events) {
       const EventRecord& e = ne.event;
-      if (!st_->account_known(e.account_id)) {
-        return Error{"not_found", "account '" + e.account_id + "' does not exist"};
+      if (known_account == nullptr || *known_account != e.account_id) {
+        if (!st_->account_known(e.account_id)) {
+          return Error{"not_found", "account '" + e.account_id + "' does not exist"};
+        }
+        known_account = &e.account_id;
       }
       if (e.idempotency_key) {
         auto row = st_->find_idempotent.use();
