@@ -252,6 +252,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_header(beast::error_code ec) {
     server_->waiting.erase(serial_);
     if (ec) return fail(ec);
+    timed_out_ = false;  // a cancel that came after the read had completed changed nothing
     // RFC 9112 §6.3: a request whose Transfer-Encoding does not end in chunked has no
     // determinable length; Beast would read it as bodiless and the rest as a next request.
     if (parser_->get().count(http::field::transfer_encoding) != 0 && !parser_->chunked()) {
@@ -267,6 +268,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_read(beast::error_code ec) {
     if (ec) return fail(ec);
+    timed_out_ = false;
     deadline_ = SteadyClock::time_point::max();  // the handler's time is not the client's
     auto& msg = parser_->get();
     keep_alive_ = msg.keep_alive();
