@@ -113,6 +113,10 @@ TEST_CASE("streams: 50 events of one type go in one request, as CloudEvents", "[
     CHECK(e.at("data").at("n") == static_cast<std::int64_t>(i));
     CHECK(std::string(e.at("time").as_string()).ends_with("Z"));
   }
+  // `time` is when the event was accepted: the event's own created_at.
+  for (const std::size_t i : {std::size_t{0}, events.size() - 1}) {
+    CHECK(events[i].at("time") == get_event(d, ids[i]).at("created_at"));
+  }
   // SPEC §1 headers, signed over the destination URL and the batch bytes.
   CHECK(header_or_absent(req, "content-type") == "application/json");
   CHECK(header_or_absent(req, "user-agent") == "KoreProxy/1.1");
@@ -120,7 +124,11 @@ TEST_CASE("streams: 50 events of one type go in one request, as CloudEvents", "[
   CHECK(header_or_absent(req, "webhook-id") == token);
   CHECK(header_or_absent(req, "kore-signature") ==
         sign::kore_signature(secret_text, "POST", f.receiver_url("/stream"), req.body));
-  CHECK(req.header("webhook-signature").has_value());
+  const std::string timestamp = header_or_absent(req, "webhook-timestamp");
+  REQUIRE_FALSE(timestamp.empty());
+  CHECK(header_or_absent(req, "webhook-signature") ==
+        sign::standard_webhooks_signature(*sign::standard_webhooks_key(secret_text), token,
+                                          std::stoll(timestamp), req.body));
 
   // The endpoint got its own 50 deliveries, one request each.
   REQUIRE(f.receiver().wait_for_requests(51, 15s));
