@@ -72,8 +72,8 @@ CREATE TABLE attempts(
   PRIMARY KEY(delivery_id, number)
 ) WITHOUT ROWID;
 
--- TODO(secrets-at-rest): `value` is stored in plain text for now; SPEC §5 requires it to be
--- encrypted at rest with a key loaded from a file or systemd credential (later issue).
+-- `value` is written here as schema 1 had it, in plain text; with a key configured it is
+-- sealed in place at startup (store/at_rest.cpp) and stored sealed from then on.
 CREATE TABLE secrets(
   id            TEXT PRIMARY KEY,
   account_id    TEXT NOT NULL REFERENCES accounts(id),
