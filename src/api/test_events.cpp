@@ -63,26 +63,15 @@ void send_test(Context& ctx, const EndpointRecord& target, Respond respond) {
                              Result<std::map<std::string, sign::SigningKeys>> keys) mutable {
     if (!keys.ok()) return respond(error_response(keys.error()));
     const dispatch::Target t = dispatch::target_from_endpoint(target);
-    delivery::SendRequest request;
-    request.url = t.url;
     const std::string token = new_uuid_v4(ctx.random);
     sign::AttemptInput input;
-    input.url = t.url.url;
     input.token = token;
     input.content_type = "application/json";
     input.body = *body;
     input.now = now;
-    input.kore = t.kore_signature;
-    input.standard = t.standard_signature;
     auto it = keys->find(target.account_id);
-    request.headers =
-        sign::attempt_headers(input, it == keys->end() ? sign::SigningKeys{} : it->second);
-    request.headers.insert(request.headers.end(), t.headers.begin(), t.headers.end());
-    request.body = body;
-    request.connect_timeout = t.connect_timeout;
-    request.read_timeout = t.read_timeout;
-    request.timeout = t.timeout;
-    request.ca_file = t.ca_file;
+    delivery::SendRequest request = dispatch::attempt_request(
+        t, t.url, input, it == keys->end() ? sign::SigningKeys{} : it->second, body);
     ctx.options.send(std::move(request), [id = target.id, event_id, test_id,
                                           respond = std::move(respond)](delivery::SendResult r) {
       logger().info("test event target={} status={} error={} ms={}", id,

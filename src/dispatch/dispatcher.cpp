@@ -319,29 +319,20 @@ struct Dispatcher::Impl {
     logger().debug("delivery={} endpoint={} attempt={} start", work.delivery.id, target.id, number);
 
     const store::Payload& payload = *work.payload;
-    delivery::SendRequest request;
-    request.url = target.url;
-    if (work.delivery.endpoint_id.empty()) {
-      request.url = net::parse_https_url(*payload.callback_url).value();  // checked in queue_key
-    }
     sign::AttemptInput input;
-    input.url = request.url.url;
     input.token = work.delivery.token;
     input.content_type = payload.content_type;
     input.body = payload.body;
     input.now = now;
-    input.kore = target.kore_signature;
-    input.standard = target.standard_signature;
     static const sign::SigningKeys kNoKeys;
     auto keys_it = keys.find(payload.account_id);
-    request.headers =
-        sign::attempt_headers(input, keys_it == keys.end() ? kNoKeys : keys_it->second);
-    request.headers.insert(request.headers.end(), target.headers.begin(), target.headers.end());
-    request.body = std::shared_ptr<const std::string>(work.payload, &work.payload->body);
-    request.connect_timeout = target.connect_timeout;
-    request.read_timeout = target.read_timeout;
-    request.timeout = target.timeout;
-    request.ca_file = target.ca_file;
+    delivery::SendRequest request = attempt_request(
+        target,
+        work.delivery.endpoint_id.empty()
+            ? net::parse_https_url(*payload.callback_url).value()  // checked in queue_key
+            : target.url,
+        input, keys_it == keys.end() ? kNoKeys : keys_it->second,
+        std::shared_ptr<const std::string>(work.payload, &work.payload->body));
 
     sender.send(std::move(request),
                 [this, key, number, work = std::move(work)](delivery::SendResult result) mutable {
@@ -587,6 +578,24 @@ Dispatcher::Dispatcher(asio::io_context& io, store::Store& store, delivery::Send
     : impl_(std::make_unique<Impl>(io, store, sender, clock, random, options)) {}
 
 Dispatcher::~Dispatcher() = default;
+
+delivery::SendRequest attempt_request(const Target& target, net::HttpsUrl url,
+                                      sign::AttemptInput input, const sign::SigningKeys& keys,
+                                      std::shared_ptr<const std::string> body) {
+  delivery::SendRequest request;
+  request.url = std::move(url);
+  input.url = request.url.url;
+  input.kore = target.kore_signature;
+  input.standard = target.standard_signature;
+  request.headers = sign::attempt_headers(input, keys);
+  request.headers.insert(request.headers.end(), target.headers.begin(), target.headers.end());
+  request.body = std::move(body);
+  request.connect_timeout = target.connect_timeout;
+  request.read_timeout = target.read_timeout;
+  request.timeout = target.timeout;
+  request.ca_file = target.ca_file;
+  return request;
+}
 
 Target target_from_endpoint(const EndpointRecord& endpoint) {
   const EndpointSettings& s = endpoint.settings;

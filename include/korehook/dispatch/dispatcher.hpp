@@ -44,6 +44,13 @@ struct Target {
 // The target of an endpoint record (its URL was validated when it was stored).
 Target target_from_endpoint(const EndpointRecord& endpoint);
 
+// One attempt's request to `target` at `url` (the target's own, or an event's callback URL):
+// the signed headers (from `input`, whose url and signature switches are set here from `url`
+// and `target`), then the target's custom headers, the body, its bounds and CA bundle.
+delivery::SendRequest attempt_request(const Target& target, net::HttpsUrl url,
+                                      sign::AttemptInput input, const sign::SigningKeys& keys,
+                                      std::shared_ptr<const std::string> body);
+
 struct DispatcherOptions {
   // Settings of deliveries to an event's callback_url (no endpoint): timeouts, retry policy and
   // the in-flight limit per callback origin. `url`, `id` and filters are not used.
