@@ -167,7 +167,8 @@ TEST_CASE("check_destination answers blocked, allowed or unknown without connect
     CHECK((*answer)->error == ErrorClass::kBlocked);
   }
   SECTION("name that does not resolve") {
-    auto answer = check(env, sender, "https://does-not-exist.invalid/");
+    // Leading hyphen: glibc refuses the name without a DNS query (nothing leaves the machine).
+    auto answer = check(env, sender, "https://-does-not-exist.invalid/");
     REQUIRE(answer.has_value());
     CHECK_FALSE(answer->has_value());
   }
