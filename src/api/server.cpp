@@ -66,13 +66,12 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   ServerOptions options;
   Handler handler;
   local::acceptor acceptor;
-  int connections = 0;
   int evicting = 0;  // evicted sessions whose handlers have not run yet
   bool stopped = false;
   std::uint64_t next_serial = 1;
   // Sessions waiting for a request header, oldest first: the ones to evict when full.
   std::map<std::uint64_t, std::weak_ptr<Session>> waiting;
-  // Every session, for the deadline sweep.
+  // Every open session (its size is the connection count), for the deadline sweep.
   std::map<std::uint64_t, std::weak_ptr<Session>> sessions;
   // One timer enforces every session's deadline: a timer per session, re-armed for each read
   // and write, cost a timerfd_settime call per request or two.
@@ -196,11 +195,8 @@ class Session : public std::enable_shared_from_this<Session> {
       : socket_(std::move(socket)),
         server_(std::move(server)),
         refusal_(std::move(refusal)),
-        serial_(server_->next_serial++) {
-    ++server_->connections;
-  }
+        serial_(server_->next_serial++) {}
   ~Session() {
-    --server_->connections;
     if (evicted_) --server_->evicting;
     server_->waiting.erase(serial_);
     server_->sessions.erase(serial_);
@@ -384,9 +380,10 @@ void Server::Impl::do_accept() {
     if (self->stopped) return;
     if (ec) {
       logger().warn("accept failed: {}", ec.message());
-    } else if (self->connections - self->evicting >= self->options.max_connections &&
+    } else if (static_cast<int>(self->sessions.size()) - self->evicting >=
+                   self->options.max_connections &&
                !self->evict_oldest_waiting()) {
-      refuse_busy(std::move(socket), self->connections);
+      refuse_busy(std::move(socket), static_cast<int>(self->sessions.size()));
     } else {
       std::optional<Response> refusal = peer_refusal(socket, self->options);
       std::make_shared<Session>(std::move(socket), self, std::move(refusal))->start();
