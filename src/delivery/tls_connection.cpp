@@ -21,10 +21,7 @@ constexpr std::chrono::milliseconds kShutdownTimeout{1'000};
 
 TlsConnection::TlsConnection(const asio::any_io_executor& executor,
                              std::shared_ptr<asio::ssl::context> ctx, std::size_t buffer_limit)
-    : context(std::move(ctx)),
-      stream(executor, *context),
-      buffer(buffer_limit),
-      idle_timer(executor) {}
+    : context(std::move(ctx)), stream(executor, *context), buffer(buffer_limit) {}
 
 void TlsConnection::close() {
   beast::error_code ignored;
@@ -74,7 +71,6 @@ std::string handshake_failure_detail(TlsConnection& connection,
 void shutdown_in_background(std::unique_ptr<TlsConnection> connection) {
   // shared_ptr only to keep the connection alive through its last asynchronous step.
   std::shared_ptr<TlsConnection> conn(std::move(connection));
-  conn->idle_timer.cancel();
   beast::error_code ignored;
   conn->tcp().socket().cancel(ignored);
   conn->tcp().expires_after(kShutdownTimeout);

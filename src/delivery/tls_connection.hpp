@@ -2,7 +2,6 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
@@ -27,9 +26,8 @@ struct TlsConnection {
   // Declared before the stream: the SSL object was created from it.
   std::shared_ptr<boost::asio::ssl::context> context;
   boost::beast::ssl_stream<boost::beast::tcp_stream> stream;
-  boost::beast::flat_buffer buffer;      // bytes read past the previous response
-  boost::asio::steady_timer idle_timer;  // armed by the pool while idle
-  std::uint64_t requests = 0;            // requests sent over this connection
+  boost::beast::flat_buffer buffer;  // bytes read past the previous response
+  std::uint64_t requests = 0;        // requests sent over this connection
 };
 
 // Sets SNI (host names only, never for IP literals, RFC 6066) and the peer identity that

@@ -372,11 +372,18 @@ struct Dispatcher::Impl {
     done.attempt.response_excerpt = std::move(result.response_excerpt);
     work.delivery.attempt_count = number;
 
-    logger().info("event={} delivery={} endpoint={} attempt={} status={} error={} ms={}{}",
-                  work.payload->event_id, work.delivery.id, work.delivery.endpoint_id, number,
-                  result.status ? std::to_string(*result.status) : "-",
-                  result.error == retry::ErrorClass::kNone ? "-" : retry::to_string(result.error),
-                  result.duration_ms, result.reused_connection ? " reused=1" : "");
+    // Every attempt is recorded in the store; the log shows failed ones at info and the
+    // successful ones at debug (at thousands per second they would flood the journal, which
+    // also rate-limits a service's lines).
+    const auto level =
+        result.error == retry::ErrorClass::kNone ? spdlog::level::debug : spdlog::level::info;
+    if (logger().should_log(level)) {
+      logger().log(level, "event={} delivery={} endpoint={} attempt={} status={} error={} ms={}{}",
+                   work.payload->event_id, work.delivery.id, work.delivery.endpoint_id, number,
+                   result.status ? std::to_string(*result.status) : "-",
+                   result.error == retry::ErrorClass::kNone ? "-" : retry::to_string(result.error),
+                   result.duration_ms, result.reused_connection ? " reused=1" : "");
+    }
     if (!done.attempt.error_detail.empty()) {
       logger().debug("delivery={} detail={}", work.delivery.id, done.attempt.error_detail);
     }
