@@ -6,15 +6,19 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
+#include <charconv>
 #include <cmath>
 #include <cstring>
+#include <deque>
 #include <fstream>
-#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -337,9 +341,29 @@ std::string wrk_version() {
   return v.substr(0, v.find(' ', v.find(' ') + 1));
 }
 
-std::string event_data(std::uint64_t seq) {
+namespace {
+
+void append_number(std::string& out, std::uint64_t n) {
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
+  out.append(digits, end);
+}
+
+void append_event_data(std::string& out, std::uint64_t seq) {
   static const std::string pad(990, 'x');
-  return "{\"seq\":" + std::to_string(seq) + ",\"pad\":\"" + pad + "\"}";
+  out += "{\"seq\":";
+  append_number(out, seq);
+  out += ",\"pad\":\"";
+  out += pad;
+  out += "\"}";
+}
+
+}  // namespace
+
+std::string event_data(std::uint64_t seq) {
+  std::string out;
+  append_event_data(out, seq);
+  return out;
 }
 
 std::optional<std::uint64_t> parse_seq(std::string_view body) {
@@ -354,77 +378,463 @@ std::optional<std::uint64_t> parse_seq(std::string_view body) {
 
 namespace {
 
-std::string one_event(const LoadSpec& spec, std::uint64_t seq) {
-  return "{\"type\":\"" + spec.type_of(seq) + "\",\"data\":" + event_data(seq) + "}";
+// {"type":"<type>","data":<event_data>}
+void append_event(std::string& out, const LoadSpec& spec, std::uint64_t seq) {
+  out += "{\"type\":\"";
+  out += spec.type_of(seq);
+  out += "\",\"data\":";
+  append_event_data(out, seq);
+  out += '}';
 }
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// The status line and header of an HTTP/1.1 response.
+struct ResponseHead {
+  int status = 0;
+  std::size_t size = 0;  // bytes up to and including the blank line
+  std::size_t content_length = 0;
+  bool close = false;  // the server closes the connection after this response
+};
+
+// The head at the start of `data`; nullopt while it is incomplete, or when malformed (then
+// `error` says why).
+std::optional<ResponseHead> parse_head(std::string_view data, std::string& error) {
+  const auto blank = data.find("\r\n\r\n");
+  if (blank == std::string_view::npos) return std::nullopt;
+  ResponseHead head;
+  head.size = blank + 4;
+  std::string_view lines = data.substr(0, blank + 2);  // each line ends with CRLF
+  const auto eol = lines.find("\r\n");
+  const std::string_view status_line = lines.substr(0, eol);
+  lines.remove_prefix(eol + 2);
+  // "HTTP/1.1 202 Accepted"
+  if (status_line.size() < 12 || status_line.substr(0, 7) != "HTTP/1." || status_line[8] != ' ' ||
+      std::from_chars(status_line.data() + 9, status_line.data() + 12, head.status).ptr !=
+          status_line.data() + 12) {
+    error = "bad status line \"" + std::string(status_line.substr(0, 100)) + "\"";
+    return std::nullopt;
+  }
+  head.close = status_line[7] == '0';  // HTTP/1.0: closes unless it says keep-alive
+  bool has_length = false;
+  while (!lines.empty()) {
+    const auto end = lines.find("\r\n");
+    const std::string_view line = lines.substr(0, end);
+    lines.remove_prefix(end + 2);
+    const auto colon = line.find(':');
+    if (colon == std::string_view::npos) {
+      error = "bad header line \"" + std::string(line.substr(0, 100)) + "\"";
+      return std::nullopt;
+    }
+    const std::string_view name = line.substr(0, colon);
+    const std::string_view value = trim(line.substr(colon + 1));
+    if (iequals(name, "content-length")) {
+      const auto [ptr, ec] =
+          std::from_chars(value.data(), value.data() + value.size(), head.content_length);
+      if (ec != std::errc() || ptr != value.data() + value.size()) {
+        error = "bad content-length \"" + std::string(value.substr(0, 40)) + "\"";
+        return std::nullopt;
+      }
+      has_length = true;
+    } else if (iequals(name, "connection")) {
+      if (iequals(value, "close")) head.close = true;
+      if (iequals(value, "keep-alive")) head.close = false;
+    } else if (iequals(name, "transfer-encoding")) {
+      error = "transfer-encoding is not supported (korehookd sends content-length)";
+      return std::nullopt;
+    }
+  }
+  if (!has_length && head.status != 204 && head.status != 304) {
+    error = "response without content-length";
+    return std::nullopt;
+  }
+  return head;
+}
+
+// The producers: every connection of a LoadSpec driven by one thread with epoll (the
+// daemon's API socket is local, so a producer's cost is syscalls and wake-ups, which this
+// keeps to about one send, one recv and a share of one epoll_wait per request). Each
+// connection carries one request at a time (keep-alive, no pipelining); a connection is
+// opened when a request first needs it and after the daemon closed it.
+class Producers {
+ public:
+  static constexpr auto kRequestTimeout = std::chrono::seconds(60);  // write -> response
+  static constexpr std::size_t kMaxHead = 64 * 1024;
+  static constexpr std::size_t kMaxBody = 64 * 1024 * 1024;
+
+  Producers(const LoadSpec& spec, LoadProgress& progress)
+      : spec_(spec),
+        progress_(progress),
+        batch_(static_cast<std::uint64_t>(std::max(1, spec.batch))),
+        connections_(static_cast<std::size_t>(std::max(0, spec.connections))),
+        events_(std::clamp<std::size_t>(connections_.size(), 1, 256)),
+        buffer_(64 * 1024) {
+    head_prefix_ = "POST ";
+    head_prefix_ += batch_ > 1 ? "/v1/events/batch" : "/v1/events";
+    // The header client::Client sends (Beast's spelling), with this program's name.
+    head_prefix_ +=
+        " HTTP/1.1\r\nHost: localhost\r\nUser-Agent: korehook-bench\r\n"
+        "Content-Type: application/json\r\nContent-Length: ";
+    head_room_ = head_prefix_.size() + 24;  // + the length's digits + CRLF CRLF
+    epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
+    if (epoll_ < 0) throw std::runtime_error(std::string("epoll_create1: ") + std::strerror(errno));
+    for (std::size_t i = 0; i < connections_.size(); ++i) {
+      connections_[i].index = i;
+      idle_.push_back(i);
+    }
+    const std::uint64_t requests = spec.count / batch_ + 1;
+    result_.ack_ms.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(requests, 1 << 22)));
+  }
+
+  ~Producers() {
+    for (auto& c : connections_) close(c);
+    ::close(epoll_);
+  }
+
+  Producers(const Producers&) = delete;
+  Producers& operator=(const Producers&) = delete;
+
+  LoadResult run() {
+    start_ = Clock::now();
+    deadline_ = start_ + spec_.max_time;
+    submitting_ = !connections_.empty();
+    for (;;) {
+      submit(Clock::now());
+      if (!submitting_ && in_flight_ == 0) break;
+      wait();
+      expire(Clock::now());
+    }
+    result_.seconds = seconds_between(start_, Clock::now());
+    result_.acked = progress_.acked;
+    result_.failed = progress_.failed;
+    return std::move(result_);
+  }
+
+ private:
+  struct Connection {
+    std::size_t index = 0;
+    int fd = -1;
+    bool want_write = false;  // EPOLLOUT registered: the request did not fit in one send
+    // The request: head_room_ bytes in which the header is written right before the body.
+    std::string request;
+    std::size_t begin = 0;  // the request's first byte in `request`
+    std::size_t written = 0;
+    std::string response;  // bytes read of the response in flight
+    // The request in flight.
+    bool busy = false;
+    bool reused = false;   // sent on a connection that carried earlier requests
+    bool retried = false;  // already resent once on a fresh connection
+    std::uint64_t events = 0;
+    Clock::time_point sent;
+    Clock::time_point expires;
+  };
+
+  Clock::time_point due(std::uint64_t offset) const {
+    return start_ + std::chrono::duration_cast<Clock::duration>(
+                        std::chrono::duration<double>(static_cast<double>(offset) / spec_.rate));
+  }
+
+  // Hands out the next requests to idle connections: in closed loop as long as there are
+  // any, in open loop those already due.
+  void submit(Clock::time_point now) {
+    while (submitting_ && !idle_.empty()) {
+      if (next_ >= spec_.count || (spec_.stop && spec_.stop->load()) || now > deadline_ ||
+          (spec_.rate > 0 && due(next_) > deadline_)) {
+        submitting_ = false;
+        break;
+      }
+      if (spec_.rate > 0 && due(next_) > now) break;
+      Connection& c = connections_[idle_.front()];
+      idle_.pop_front();
+      const std::uint64_t n = std::min(batch_, spec_.count - next_);
+      start(c, next_, n);
+      next_ += n;
+    }
+  }
+
+  void start(Connection& c, std::uint64_t offset, std::uint64_t n) {
+    // The body after head_room_ bytes, then the header right before it: one buffer, no copy.
+    c.request.assign(head_room_, ' ');
+    const std::uint64_t seq = spec_.first_seq + offset;
+    if (batch_ == 1) {
+      append_event(c.request, spec_, seq);
+    } else {
+      c.request += "{\"events\":[";
+      for (std::uint64_t i = 0; i < n; ++i) {
+        if (i) c.request += ',';
+        append_event(c.request, spec_, seq + i);
+      }
+      c.request += "]}";
+    }
+    char length[24];
+    char* length_end =
+        std::to_chars(length, length + sizeof length, c.request.size() - head_room_).ptr;
+    const auto length_size = static_cast<std::size_t>(length_end - length);
+    c.begin = head_room_ - head_prefix_.size() - length_size - 4;
+    char* out = c.request.data() + c.begin;
+    out = std::copy(head_prefix_.begin(), head_prefix_.end(), out);
+    out = std::copy(length, length_end, out);
+    std::memcpy(out, "\r\n\r\n", 4);
+
+    c.busy = true;
+    ++in_flight_;
+    c.events = n;
+    c.retried = false;
+    c.reused = c.fd >= 0;
+    c.response.clear();
+    c.sent = Clock::now();
+    if (c.fd < 0) {
+      if (std::string error = open(c); !error.empty()) return finish(c, false, error);
+      c.sent = Clock::now();
+    }
+    c.expires = c.sent + kRequestTimeout;
+    if (spec_.sent_at) {
+      for (std::uint64_t i = 0; i < n; ++i) (*spec_.sent_at)[offset + i] = c.sent;
+    }
+    c.written = 0;
+    send(c);
+  }
+
+  // Connects `c`; "" or what failed.
+  std::string open(Connection& c) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (spec_.socket.size() >= sizeof addr.sun_path) return "socket path too long: " + spec_.socket;
+    std::memcpy(addr.sun_path, spec_.socket.c_str(), spec_.socket.size() + 1);
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return std::string("socket: ") + std::strerror(errno);
+    // A Unix-socket connect completes at once unless the listen backlog is full; it is made
+    // blocking, bounded by the request timeout, and the socket non-blocking after it.
+    timeval timeout{};
+    timeout.tv_sec = static_cast<time_t>(std::chrono::seconds(kRequestTimeout).count());
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      const int e = errno;
+      ::close(fd);
+      if (e == ECONNREFUSED || e == ENOENT) {
+        return "korehookd is not running (cannot connect to " + spec_.socket + ": " +
+               std::strerror(e) + ")";
+      }
+      return "connect on " + spec_.socket + ": " + std::strerror(e);
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP;
+    ev.data.u64 = c.index;
+    if (::fcntl(fd, F_SETFL, O_NONBLOCK) != 0 || ::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+      const int e = errno;
+      ::close(fd);
+      return std::string("registering a connection: ") + std::strerror(e);
+    }
+    c.fd = fd;
+    c.want_write = false;
+    return {};
+  }
+
+  void close(Connection& c) {
+    if (c.fd >= 0) ::close(c.fd);  // also leaves the epoll set
+    c.fd = -1;
+    c.want_write = false;
+  }
+
+  // Writes what the socket takes of the request; EPOLLOUT is watched only while some is left.
+  void send(Connection& c) {
+    const std::size_t size = c.request.size() - c.begin;
+    while (c.written < size) {
+      const ssize_t n =
+          ::send(c.fd, c.request.data() + c.begin + c.written, size - c.written, MSG_NOSIGNAL);
+      if (n >= 0) {
+        c.written += static_cast<std::size_t>(n);
+      } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        if (!c.want_write) watch(c, true);
+        return;
+      } else if (errno != EINTR) {
+        return fail(c, "write on " + spec_.socket + ": " + std::strerror(errno), true);
+      }
+    }
+    if (c.want_write) watch(c, false);
+  }
+
+  void watch(Connection& c, bool writes) {
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP;
+    if (writes) ev.events |= EPOLLOUT;
+    ev.data.u64 = c.index;
+    if (::epoll_ctl(epoll_, EPOLL_CTL_MOD, c.fd, &ev) != 0) {
+      return fail(c, std::string("epoll_ctl: ") + std::strerror(errno), false);
+    }
+    c.want_write = writes;
+  }
+
+  // Reads what arrived; completes the request when its response is whole.
+  void receive(Connection& c) {
+    for (;;) {
+      const ssize_t n = ::recv(c.fd, buffer_.data(), buffer_.size(), 0);
+      if (n > 0) {
+        if (!c.busy) return close(c);  // bytes nobody asked for: drop the connection
+        c.response.append(buffer_.data(), static_cast<std::size_t>(n));
+        if (!complete(c) || static_cast<std::size_t>(n) < buffer_.size()) return;
+      } else if (n == 0) {
+        if (!c.busy) return close(c);  // the daemon closed a kept-alive connection
+        const std::string what = c.response.empty()
+                                     ? "end of stream"
+                                     : "end of stream after " + std::to_string(c.response.size()) +
+                                           " bytes of a response";
+        return fail(c, "read on " + spec_.socket + ": " + what, true);
+      } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        return;
+      } else if (errno != EINTR) {
+        if (!c.busy) return close(c);
+        return fail(c, "read on " + spec_.socket + ": " + std::strerror(errno), true);
+      }
+    }
+  }
+
+  // Completes the request of `c` if its response is whole; true while the connection stays
+  // open and more bytes are awaited.
+  bool complete(Connection& c) {
+    std::string error;
+    const auto head = parse_head(c.response, error);
+    if (!head) {
+      if (error.empty() && c.response.size() > kMaxHead) error = "response header over 64 KiB";
+      if (error.empty()) return true;
+      fail(c, "bad response on " + spec_.socket + ": " + error, false);
+      return false;
+    }
+    if (head->content_length > kMaxBody) {
+      fail(c, "bad response on " + spec_.socket + ": body over 64 MiB", false);
+      return false;
+    }
+    const std::size_t size = head->size + head->content_length;
+    if (c.response.size() < size) return true;
+    const bool accepted = head->status == 202;
+    if (!accepted && result_.first_error.empty()) {
+      error = std::to_string(head->status) + " " +
+              c.response.substr(head->size, std::min<std::size_t>(head->content_length, 200));
+    }
+    // Extra bytes or an answer before the whole request was written: this connection can no
+    // longer tell which response is whose.
+    const bool keep =
+        !head->close && c.response.size() == size && c.written == c.request.size() - c.begin;
+    c.response.clear();
+    if (!keep) close(c);
+    finish(c, accepted, error);
+    return false;
+  }
+
+  // A request that got no response: resent once on a fresh connection when `retry` and it was
+  // sent on a kept-alive connection the daemon may have closed meanwhile (as client::Client
+  // does), and nothing of a response came; otherwise counted failed.
+  void fail(Connection& c, const std::string& error, bool retry) {
+    retry = retry && c.reused && !c.retried && c.response.empty();
+    close(c);
+    c.response.clear();
+    if (retry) {
+      c.retried = true;
+      c.reused = false;
+      if (std::string connect_error = open(c); !connect_error.empty()) {
+        return finish(c, false, connect_error);
+      }
+      c.written = 0;
+      return send(c);
+    }
+    finish(c, false, error);
+  }
+
+  void finish(Connection& c, bool accepted, const std::string& error) {
+    result_.ack_ms.push_back(
+        std::chrono::duration<double, std::milli>(Clock::now() - c.sent).count());
+    if (accepted) {
+      progress_.acked.fetch_add(c.events, std::memory_order_relaxed);
+    } else {
+      progress_.failed.fetch_add(c.events, std::memory_order_relaxed);
+      if (result_.first_error.empty()) result_.first_error = error;
+    }
+    c.busy = false;
+    --in_flight_;
+    idle_.push_back(c.index);
+  }
+
+  // Waits for I/O, the next due request (open loop) or the earliest request timeout.
+  void wait() {
+    auto wake = Clock::time_point::max();
+    if (submitting_ && !idle_.empty() && spec_.rate > 0) wake = due(next_);
+    for (const auto& c : connections_) {
+      if (c.busy) wake = std::min(wake, c.expires);
+    }
+    // `stop` is only read between requests: look at it at least every 100 ms.
+    if (spec_.stop) wake = std::min(wake, Clock::now() + std::chrono::milliseconds(100));
+    timespec timeout{};
+    timespec* timeout_ptr = nullptr;
+    if (wake != Clock::time_point::max()) {
+      const auto ns = std::max<std::int64_t>(
+          0, std::chrono::duration_cast<std::chrono::nanoseconds>(wake - Clock::now()).count());
+      timeout.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+      timeout.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+      timeout_ptr = &timeout;
+    }
+    const int n = ::epoll_pwait2(epoll_, events_.data(), static_cast<int>(events_.size()),
+                                 timeout_ptr, nullptr);
+    if (n < 0) {
+      if (errno == EINTR) return;
+      throw std::runtime_error(std::string("epoll_pwait2: ") + std::strerror(errno));
+    }
+    for (int i = 0; i < n; ++i) {
+      Connection& c = connections_[events_[i].data.u64];
+      const int fd = c.fd;
+      if (fd < 0) continue;
+      if ((events_[i].events & EPOLLOUT) && c.busy && c.want_write) send(c);
+      if (c.fd == fd && (events_[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+        receive(c);
+      }
+    }
+  }
+
+  void expire(Clock::time_point now) {
+    for (auto& c : connections_) {
+      if (c.busy && now >= c.expires) {
+        fail(c,
+             "no answer from " + spec_.socket + " within " +
+                 std::to_string(std::chrono::milliseconds(kRequestTimeout).count()) + " ms",
+             false);
+      }
+    }
+  }
+
+  const LoadSpec& spec_;
+  LoadProgress& progress_;
+  const std::uint64_t batch_;
+  std::vector<Connection> connections_;
+  std::deque<std::size_t> idle_;  // connections without a request, longest idle first
+  std::vector<epoll_event> events_;
+  std::vector<char> buffer_;  // recv buffer, shared
+  std::string head_prefix_;   // the header up to the content-length value
+  std::size_t head_room_ = 0;
+  int epoll_ = -1;
+  Clock::time_point start_;
+  Clock::time_point deadline_;
+  bool submitting_ = false;
+  std::uint64_t next_ = 0;  // offset of the next event to hand out
+  std::size_t in_flight_ = 0;
+  LoadResult result_;
+};
 
 }  // namespace
 
 LoadResult run_load(const LoadSpec& spec, LoadProgress* progress) {
   LoadProgress own;
-  LoadProgress& prog = progress ? *progress : own;
-  const std::uint64_t batch = static_cast<std::uint64_t>(std::max(1, spec.batch));
-  const std::string path = batch > 1 ? "/v1/events/batch" : "/v1/events";
-  std::atomic<std::uint64_t> next{0};  // offset of the next event to hand out
-  std::mutex mutex;
-  LoadResult result;
-  const auto start = Clock::now();
-  const auto deadline = start + spec.max_time;
-
-  auto producer = [&] {
-    client::Client client(spec.socket, std::chrono::seconds(60));
-    std::vector<double> acks;
-    std::string first_error;
-    for (;;) {
-      if (spec.stop && spec.stop->load()) break;
-      const std::uint64_t offset = next.fetch_add(batch);
-      if (offset >= spec.count) break;
-      const std::uint64_t n = std::min(batch, spec.count - offset);
-      if (spec.rate > 0) {  // open loop: request `offset` is due at start + offset / rate
-        const auto due = start + std::chrono::duration_cast<Clock::duration>(
-                                     std::chrono::duration<double>(offset / spec.rate));
-        std::this_thread::sleep_until(due);
-      }
-      if (Clock::now() > deadline) break;
-      std::string body;
-      if (batch == 1) {
-        body = one_event(spec, spec.first_seq + offset);
-      } else {
-        body = "{\"events\":[";
-        for (std::uint64_t i = 0; i < n; ++i) {
-          if (i) body += ',';
-          body += one_event(spec, spec.first_seq + offset + i);
-        }
-        body += "]}";
-      }
-      const auto sent = Clock::now();
-      if (spec.sent_at) {
-        for (std::uint64_t i = 0; i < n; ++i) (*spec.sent_at)[offset + i] = sent;
-      }
-      auto res = client.request("POST", path, body);
-      acks.push_back(std::chrono::duration<double, std::milli>(Clock::now() - sent).count());
-      if (res.ok() && res->status == 202) {
-        prog.acked += n;
-      } else {
-        prog.failed += n;
-        if (first_error.empty()) {
-          first_error = res.ok() ? std::to_string(res->status) + " " + res->body.substr(0, 200)
-                                 : res.error().message;
-        }
-      }
-    }
-    std::lock_guard lock(mutex);
-    result.ack_ms.insert(result.ack_ms.end(), acks.begin(), acks.end());
-    if (result.first_error.empty()) result.first_error = first_error;
-  };
-
-  std::vector<std::thread> threads;
-  for (int i = 0; i < spec.connections; ++i) threads.emplace_back(producer);
-  for (auto& t : threads) t.join();
-  result.seconds = seconds_between(start, Clock::now());
-  result.acked = prog.acked;
-  result.failed = prog.failed;
-  return result;
+  Producers producers(spec, progress ? *progress : own);
+  return producers.run();
 }
 
 bool has_batch_route(const std::string& socket) {

@@ -88,9 +88,9 @@ std::string event_data(std::uint64_t seq);
 // Finds N in a body containing "seq":N; nullopt when absent.
 std::optional<std::uint64_t> parse_seq(std::string_view body);
 
-// Producers: `connections` keep-alive HTTP/1.1 clients on the API socket, one thread each
-// (blocking calls are fine here: a thread per connection is the simplest load generator and
-// costs the bench, not the daemon).
+// Producers: `connections` keep-alive HTTP/1.1 connections on the API socket, driven by the
+// calling thread with epoll, one request in flight per connection (a lean client, like wrk, so
+// that the producers' syscalls and wake-ups take as little CPU from the daemon as they can).
 struct LoadSpec {
   std::string socket;
   int connections = 16;
@@ -102,11 +102,12 @@ struct LoadSpec {
   std::chrono::milliseconds max_time{600'000};            // stop submitting after this long
   std::function<std::string(std::uint64_t seq)> type_of;  // the event type of each seq
   // When set: sized `count`; [seq - first_seq] gets the moment the request carrying seq was
-  // written (each slot written by one thread only).
+  // written (by the thread running run_load).
   std::vector<Clock::time_point>* sent_at = nullptr;
   std::atomic<bool>* stop = nullptr;  // set by another thread to stop early
 };
 
+// Updated as the responses come in: another thread may read it while run_load runs.
 struct LoadProgress {
   std::atomic<std::uint64_t> acked{0};   // events acknowledged with 202
   std::atomic<std::uint64_t> failed{0};  // events in requests that got no 202
@@ -121,7 +122,9 @@ struct LoadResult {
   double events_per_s() const { return seconds > 0 ? static_cast<double>(acked) / seconds : 0; }
 };
 
-// Runs the producers until `count` events are submitted, `max_time` passed or `stop` is set.
+// Runs the producers until `count` events are submitted, `max_time` passed or `stop` is set,
+// and the requests in flight are answered (or failed: no answer within 60 s, the connection
+// closed or broken; a failed connection is reopened for the next request).
 LoadResult run_load(const LoadSpec& spec, LoadProgress* progress = nullptr);
 
 // True when the daemon has POST /v1/events/batch (a one-event batch of a type no endpoint

@@ -1,5 +1,6 @@
 #include "scenarios.hpp"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -47,6 +48,27 @@ void note(const char* format, auto... args) {
   std::fprintf(stderr, "bench: ");
   std::fprintf(stderr, format, args...);
   std::fprintf(stderr, "\n");
+}
+
+// CPU time of this process (user + system, every thread), in seconds.
+double own_cpu_seconds() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& tv) {
+    return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6;
+  };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+// "bench 31 µs CPU/request, 12% of a core": what the bench process itself (the producers, and
+// whatever else runs in it meanwhile) cost during `load`.
+std::string bench_cost(double cpu_seconds, const LoadResult& load) {
+  char buf[96];
+  std::snprintf(
+      buf, sizeof buf, "bench %.0f µs CPU/request, %.0f%% of a core",
+      cpu_seconds * 1e6 / static_cast<double>(std::max<std::size_t>(1, load.ack_ms.size())),
+      load.seconds > 0 ? 100 * cpu_seconds / load.seconds : 0);
+  return buf;
 }
 
 struct Endpoint {
@@ -175,7 +197,9 @@ struct Bench::Impl {
     const std::uint64_t base = nginx->requests();
     const ProcStats start = read_proc_stats(daemon.pid());
     nginx->pause();
+    const double bench_cpu = own_cpu_seconds();
     out.load = run_load(spec);
+    const std::string cost = bench_cost(own_cpu_seconds() - bench_cpu, out.load);
     const ProcStats queued = read_proc_stats(daemon.pid());
     out.queued = queued;
     // Under callgrind (KOREHOOK_BENCH_WRAPPER), profile the drain alone: zero the counters now,
@@ -202,12 +226,12 @@ struct Bench::Impl {
          thread_utilization(start, queued, daemon.pid(), out.load.seconds).c_str(),
          thread_utilization(queued, out.after, daemon.pid(), out.drain_seconds).c_str());
     note(
-        "queued %llu events in %.2f s (%.0f/s, %llu failed%s%s), ack p50 %.2f ms p99 %.2f ms; "
+        "queued %llu events in %.2f s (%.0f/s, %llu failed%s%s; %s), ack p50 %.2f ms p99 %.2f ms; "
         "%llu deliveries in %.2f s (%.0f/s)%s; CPU %.0f µs/event, %.0f µs/delivery; "
         "peak RSS %ld KiB queued, %ld KiB after the drain",
         static_cast<unsigned long long>(out.load.acked), out.load.seconds, out.load.events_per_s(),
         static_cast<unsigned long long>(out.load.failed), out.load.first_error.empty() ? "" : ": ",
-        out.load.first_error.c_str(), percentile(out.load.ack_ms, 50),
+        out.load.first_error.c_str(), cost.c_str(), percentile(out.load.ack_ms, 50),
         percentile(out.load.ack_ms, 99),
         static_cast<unsigned long long>(out.complete ? window : out.delivered), out.drain_seconds,
         out.drain_rate, out.complete ? "" : " (INCOMPLETE: stalled or timed out)",
@@ -289,14 +313,16 @@ struct Bench::Impl {
     auto spec = load_spec(*daemon, scaled(100'000), "bench.batch");
     spec.batch = 100;
     nginx->pause();  // ingest alone, as in row 2a
+    const double bench_cpu = own_cpu_seconds();
     const LoadResult load = run_load(spec);
+    const std::string cost = bench_cost(own_cpu_seconds() - bench_cpu, load);
     stop_daemon(*daemon);
     nginx->resume();
     const double rate = load.events_per_s();
-    note("batch ingest: %llu events in %.2f s, %llu failed %s, request p50 %.1f ms p99 %.1f ms",
+    note("batch ingest: %llu events in %.2f s, %llu failed %s, request p50 %.1f ms p99 %.1f ms; %s",
          static_cast<unsigned long long>(load.acked), load.seconds,
          static_cast<unsigned long long>(load.failed), load.first_error.c_str(),
-         percentile(load.ack_ms, 50), percentile(load.ack_ms, 99));
+         percentile(load.ack_ms, 50), percentile(load.ack_ms, 99), cost.c_str());
     add({"2b", name, fmt(rate) + " events/s", "raw SQLite " + fmt(raw_rate) + " rows/s",
          ratio_text(rate / raw_rate), "≥ 0.8",
          load.failed == 0 && rate >= 0.8 * raw_rate ? "ok" : "BELOW"});
@@ -316,19 +342,21 @@ struct Bench::Impl {
     spec.max_time = std::chrono::milliseconds(static_cast<long>(seconds * 1000) + 2000);
     LoadProgress progress;
     LoadResult result;
+    const double bench_cpu = own_cpu_seconds();
     std::thread producer([&] { result = run_load(spec, &progress); });
     std::this_thread::sleep_for(std::chrono::milliseconds(1000));
     const double b1 =
         static_cast<double>(progress.acked) - static_cast<double>(nginx->requests() - base);
     producer.join();
+    const std::string cost = bench_cost(own_cpu_seconds() - bench_cpu, result);
     const double b2 =
         static_cast<double>(progress.acked) - static_cast<double>(nginx->requests() - base);
     const double achieved = result.events_per_s();
     const double growth = b2 - b1;
     const bool flat = result.failed == 0 && achieved >= 0.97 * rate &&
                       growth <= std::max(64.0, 0.03 * rate * (seconds - 1));
-    note("end to end at %.0f/s: submitted %.0f/s, backlog %.0f -> %.0f: %s", rate, achieved, b1, b2,
-         flat ? "flat" : "growing");
+    note("end to end at %.0f/s: submitted %.0f/s, backlog %.0f -> %.0f: %s (%s)", rate, achieved,
+         b1, b2, flat ? "flat" : "growing", cost.c_str());
     // Let the backlog drain before the next step.
     nginx->wait_for_requests(base + progress.acked, 60s);
     return flat;
@@ -377,7 +405,9 @@ struct Bench::Impl {
     spec.rate = 1000;
     std::vector<Clock::time_point> sent(spec.count);
     spec.sent_at = &sent;
+    const double bench_cpu = own_cpu_seconds();
     const LoadResult load = run_load(spec);
+    const std::string cost = bench_cost(own_cpu_seconds() - bench_cpu, load);  // + the receiver
     receiver.wait_for_requests(load.acked, 30s);
     stop_daemon(*daemon);
     std::vector<double> latencies;
@@ -392,9 +422,9 @@ struct Bench::Impl {
     const double max = percentile(latencies, 100);
     note(
         "latency: %zu samples, p50 %.2f ms, p99 %.2f ms, max %.2f ms; 202 p50 %.2f ms, p99 %.2f "
-        "ms; submitted %.0f/s",
+        "ms; submitted %.0f/s; %s (producers and receiver)",
         latencies.size(), p50, p99, max, percentile(load.ack_ms, 50), percentile(load.ack_ms, 99),
-        load.events_per_s());
+        load.events_per_s(), cost.c_str());
     add({"4", name,
          "p50 " + fmt(p50, 2) + " ms, p99 " + fmt(p99, 2) + " ms (202: p50 " +
              fmt(percentile(load.ack_ms, 50), 2) + ", p99 " + fmt(percentile(load.ack_ms, 99), 2) +
