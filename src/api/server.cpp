@@ -37,6 +37,9 @@ namespace {
 
 spdlog::logger& logger() { return log::get("api"); }
 
+// Read buffer reserved per connection (it grows for larger requests, up to the limits).
+constexpr std::size_t kReadBufferBytes = 8 * 1024;
+
 // Fills path and query from the request target; false when the target is not origin-form.
 bool split_target(Request& req) {
   auto parsed = boost::urls::parse_origin_form(req.target);
@@ -195,7 +198,11 @@ class Session : public std::enable_shared_from_this<Session> {
       : socket_(std::move(socket)),
         server_(std::move(server)),
         refusal_(std::move(refusal)),
-        serial_(server_->next_serial++) {}
+        serial_(server_->next_serial++) {
+    // Beast reads max(512, free capacity) bytes per call: with an empty buffer a 1.2 KiB event
+    // took three recv calls. An event request fits in one read of this.
+    buffer_.reserve(kReadBufferBytes);
+  }
   ~Session() {
     if (evicted_) --server_->evicting;
     server_->waiting.erase(serial_);
