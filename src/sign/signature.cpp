@@ -43,6 +43,28 @@ EVP_MAC* hmac() {
   throw std::runtime_error(std::string("OpenSSL: ") + what + " failed");
 }
 
+// One context of each kind per thread, reused by every signature: a new context per call
+// cost an allocation, and for HMAC a digest fetch (a lock and a lookup) on every init. Each
+// use starts with a full init (a new key for HMAC), so nothing carries over between calls.
+EVP_MD_CTX* digest_context() {
+  thread_local const std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  if (!ctx) crypto_failure("digest context");
+  return ctx.get();
+}
+
+EVP_MAC_CTX* hmac_sha256_context() {
+  thread_local const std::unique_ptr<EVP_MAC_CTX, MacCtxFree> ctx = [] {
+    std::unique_ptr<EVP_MAC_CTX, MacCtxFree> made(EVP_MAC_CTX_new(hmac()));
+    char digest_name[] = "SHA256";
+    const OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
+        OSSL_PARAM_construct_end()};
+    if (!made || EVP_MAC_CTX_set_params(made.get(), params) != 1) crypto_failure("HMAC context");
+    return made;
+  }();
+  return ctx.get();
+}
+
 }  // namespace
 
 std::string_view signing_url(std::string_view url) {
@@ -51,15 +73,15 @@ std::string_view signing_url(std::string_view url) {
 
 std::string kore_signature(std::string_view secret, std::string_view method, std::string_view url,
                            std::string_view body) {
-  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), sha256(), nullptr) != 1) crypto_failure("digest init");
+  EVP_MD_CTX* ctx = digest_context();
+  if (EVP_DigestInit_ex(ctx, sha256(), nullptr) != 1) crypto_failure("digest init");
   const std::string_view url_part = signing_url(url);
   for (std::string_view part : {secret, method, url_part, body}) {
-    if (EVP_DigestUpdate(ctx.get(), part.data(), part.size()) != 1) crypto_failure("digest");
+    if (EVP_DigestUpdate(ctx, part.data(), part.size()) != 1) crypto_failure("digest");
   }
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int len = 0;
-  if (EVP_DigestFinal_ex(ctx.get(), digest.data(), &len) != 1) crypto_failure("digest final");
+  if (EVP_DigestFinal_ex(ctx, digest.data(), &len) != 1) crypto_failure("digest final");
   return hex_lower(std::string_view(reinterpret_cast<const char*>(digest.data()), len));
 }
 
@@ -72,31 +94,25 @@ std::optional<std::string> standard_webhooks_key(std::string_view secret) {
 
 std::string standard_webhooks_signature(std::string_view key, std::string_view msg_id,
                                         std::int64_t timestamp_s, std::string_view body) {
-  std::unique_ptr<EVP_MAC_CTX, MacCtxFree> ctx(EVP_MAC_CTX_new(hmac()));
-  char digest_name[] = "SHA256";
-  const OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
-      OSSL_PARAM_construct_end()};
+  EVP_MAC_CTX* ctx = hmac_sha256_context();
   // A null key pointer means "keep the previous key" to OpenSSL, so never pass one.
   static const unsigned char kNoKey = 0;
   const auto* key_data = key.empty() ? &kNoKey : reinterpret_cast<const unsigned char*>(key.data());
-  if (!ctx || EVP_MAC_init(ctx.get(), key_data, key.size(), params) != 1) {
-    crypto_failure("HMAC init");
-  }
+  if (EVP_MAC_init(ctx, key_data, key.size(), nullptr) != 1) crypto_failure("HMAC init");
   char ts[24];
   const auto [ts_end, ec] = std::to_chars(ts, ts + sizeof ts, timestamp_s);
   (void)ec;  // 24 bytes always hold an int64
   const std::string_view ts_text(ts, static_cast<std::size_t>(ts_end - ts));
   for (std::string_view part :
        {msg_id, std::string_view("."), ts_text, std::string_view("."), body}) {
-    if (EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(part.data()),
-                       part.size()) != 1) {
+    if (EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(part.data()), part.size()) !=
+        1) {
       crypto_failure("HMAC");
     }
   }
   std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
   std::size_t len = 0;
-  if (EVP_MAC_final(ctx.get(), mac.data(), &len, mac.size()) != 1) crypto_failure("HMAC final");
+  if (EVP_MAC_final(ctx, mac.data(), &len, mac.size()) != 1) crypto_failure("HMAC final");
   return "v1," + base64_encode(std::string_view(reinterpret_cast<const char*>(mac.data()), len));
 }
 

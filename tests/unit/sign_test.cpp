@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string>
+#include <thread>
 
 #include "korehook/sign/headers.hpp"
 #include "korehook/sign/signature.hpp"
@@ -80,6 +81,27 @@ TEST_CASE("standard_webhooks_signature matches the Standard Webhooks vector", "[
   CHECK(standard_webhooks_signature(*key, kSwId, kSwTimestamp + 1, kSwBody) != kSwSignature);
   CHECK(standard_webhooks_signature(*key, kSwId, kSwTimestamp, R"({"test":2432232314})") !=
         kSwSignature);
+}
+
+TEST_CASE("signatures in a row each use only their own key and input", "[sign]") {
+  // The digest and HMAC contexts are reused per thread: nothing may carry over between calls.
+  const auto key = standard_webhooks_key(kSwSecret);
+  REQUIRE(key);
+  std::string fresh_empty_key;
+  std::string fresh_other_key;
+  std::thread([&] {
+    fresh_empty_key = standard_webhooks_signature("", kSwId, kSwTimestamp, kSwBody);
+    fresh_other_key = standard_webhooks_signature("other key", kSwId, kSwTimestamp, kSwBody);
+  }).join();
+  CHECK(standard_webhooks_signature(*key, kSwId, kSwTimestamp, kSwBody) == kSwSignature);
+  CHECK(standard_webhooks_signature("", kSwId, kSwTimestamp, kSwBody) == fresh_empty_key);
+  CHECK(standard_webhooks_signature("other key", kSwId, kSwTimestamp, kSwBody) == fresh_other_key);
+  CHECK(fresh_other_key != kSwSignature);
+  CHECK(standard_webhooks_signature(*key, kSwId, kSwTimestamp, kSwBody) == kSwSignature);
+  CHECK(kore_signature("12345", "GET", "https://testendpoint.com", "") ==
+        "f0d8662d391c9d2ba6321a5bfdf43299067dcfd20740abe2f0e7f4f7a1946321");
+  CHECK(kore_signature("12345", "GET", "https://testendpoint.com", "") ==
+        "f0d8662d391c9d2ba6321a5bfdf43299067dcfd20740abe2f0e7f4f7a1946321");
 }
 
 TEST_CASE("standard_webhooks_signature accepts an empty key", "[sign]") {
