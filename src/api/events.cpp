@@ -154,8 +154,13 @@ void append(Context& ctx, std::vector<Submitted> submitted,
     streams->push_back(std::move(pending));
     item.lease_until = leased ? store::kLeaseHeld : 0;
     const EventRecord& e = item.event;
-    auto payload = std::make_shared<store::Payload>(
-        store::Payload{e.id, e.account_id, e.type, e.content_type, e.body, e.callback_url});
+    // Only deliveries going to memory need the payload; for the others the completion reads
+    // the endpoint ids alone, and a second copy of every body would wait for the commit.
+    std::shared_ptr<const store::Payload> payload;
+    if (leased) {
+      payload = std::make_shared<store::Payload>(
+          store::Payload{e.id, e.account_id, e.type, e.content_type, e.body, e.callback_url});
+    }
     std::vector<store::Work> w;
     for (const auto& d : item.deliveries) w.push_back(store::Work{d, payload});
     work->push_back(std::move(w));

@@ -72,7 +72,10 @@ class Op final : public SqliteStore::Command {
         completion_(completion) {}
 
   bool run() override {
-    result_.emplace(body_());
+    result_.emplace((*body_)());
+    // A command runs once: what its body holds (an append's event bodies) is freed now, on
+    // the store thread, not after the fsync and the completion.
+    body_.reset();
     return result_->ok();
   }
   bool failed() const override { return result_ && !result_->ok(); }
@@ -94,7 +97,7 @@ class Op final : public SqliteStore::Command {
   }
 
  private:
-  Body body_;
+  std::optional<Body> body_;
   Callback<T> done_;
   Completion completion_;
   std::optional<Result<T>> result_;
