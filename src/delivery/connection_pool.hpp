@@ -22,10 +22,10 @@ namespace korehook::delivery {
 // io_context thread only.
 //
 // One sweep timer serves the whole pool, every sweep_interval(): it closes connections idle
-// for `idle_timeout` and starts watching the socket of each connection that has been idle
-// since the previous sweep. A connection taken again before then (a busy origin: every
-// request) costs no timer and no system call; one whose peer closed it in that window fails
-// before any response byte, and the exchange retries it once on a fresh connection.
+// for `idle_timeout` and starts watching the socket of each idle connection it finds. A
+// connection taken again before a sweep sees it (a busy origin: every request) costs no timer
+// and no system call; one whose peer closed it in that window fails before any response
+// byte, and the exchange retries it once on a fresh connection.
 //
 // Held in a shared_ptr so the handlers can tell, through a weak_ptr, whether the pool still
 // exists.
