@@ -44,11 +44,11 @@ class ConnectionPool final : public std::enable_shared_from_this<ConnectionPool>
 
   std::size_t idle_count() const { return idle_count_; }
 
+ private:
   // How often the sweep runs while connections are idle: a quarter of idle_timeout, within
   // [10 ms, 1 s].
   Millis sweep_interval() const;
 
- private:
   using Clock = std::chrono::steady_clock;
   struct Idle {
     std::uint64_t id;

@@ -375,14 +375,14 @@ struct Dispatcher::Impl {
     // Every attempt is recorded in the store; the log shows failed ones at info and the
     // successful ones at debug (at thousands per second they would flood the journal, which
     // also rate-limits a service's lines).
-    const auto level =
-        result.error == retry::ErrorClass::kNone ? spdlog::level::debug : spdlog::level::info;
+    const bool succeeded = result.error == retry::ErrorClass::kNone;
+    const auto level = succeeded ? spdlog::level::debug : spdlog::level::info;
     if (logger().should_log(level)) {
       logger().log(level, "event={} delivery={} endpoint={} attempt={} status={} error={} ms={}{}",
                    work.payload->event_id, work.delivery.id, work.delivery.endpoint_id, number,
                    result.status ? std::to_string(*result.status) : "-",
-                   result.error == retry::ErrorClass::kNone ? "-" : retry::to_string(result.error),
-                   result.duration_ms, result.reused_connection ? " reused=1" : "");
+                   succeeded ? "-" : retry::to_string(result.error), result.duration_ms,
+                   result.reused_connection ? " reused=1" : "");
     }
     if (!done.attempt.error_detail.empty()) {
       logger().debug("delivery={} detail={}", work.delivery.id, done.attempt.error_detail);
