@@ -11,7 +11,7 @@ RUN cmake -S . -B build -G Ninja -DKOREHOOK_TESTS=OFF -DCMAKE_BUILD_TYPE=Release
 FROM debian:12-slim
 RUN apt-get update -qq \
  && apt-get install -y -qq --no-install-recommends libssl3 libsqlite3-0 libspdlog1.10 \
-      libyaml-cpp0.7 libsystemd0 ca-certificates \
+      libyaml-cpp0.7 libsystemd0 libmimalloc2.0 ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/korehookd /src/build/korehook /usr/local/bin/
 COPY config/korehook.example.yaml /etc/korehook/korehook.yaml

@@ -12,6 +12,8 @@ packages=(
   libboost1.81-dev
   libssl-dev openssl
   libsqlite3-dev
+  # korehookd's allocator (CMakeLists.txt, KOREHOOK_MIMALLOC).
+  libmimalloc-dev
   libspdlog-dev
   libyaml-cpp-dev
   libsystemd-dev

@@ -1,5 +1,6 @@
 // korehookd: the webhook delivery daemon. Parses the command line and hands over to app/.
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <string>
@@ -8,7 +9,29 @@
 #include "korehook/config/config.hpp"
 #include "korehook/version.hpp"
 
+#if KOREHOOK_MIMALLOC
+#include <mimalloc.h>
+#endif
+
 namespace {
+
+// The allocator that malloc reaches in this process: mimalloc only when it really took over
+// malloc (the link order decides), otherwise the C library's.
+std::string allocator() {
+#if KOREHOOK_MIMALLOC
+  void* probe = std::malloc(64);
+  const bool ours = mi_is_in_heap_region(probe);
+  std::free(probe);
+  if (ours) {
+    const int v = mi_version();
+    return "mimalloc " + std::to_string(v / 100) + "." + std::to_string(v / 10 % 10) + "." +
+           std::to_string(v % 10);
+  }
+  return "libc (mimalloc linked but not in use)";
+#else
+  return "libc";
+#endif
+}
 
 constexpr const char* kUsage =
     "usage: korehookd [--config FILE] [--check-config]\n"
@@ -31,7 +54,8 @@ int main(int argc, char** argv) {
     } else if (arg == "--check-config") {
       check_only = true;
     } else if (arg == "--version") {
-      std::printf("korehookd %s\n", std::string(korehook::version()).c_str());
+      std::printf("korehookd %s\nallocator: %s\n", std::string(korehook::version()).c_str(),
+                  allocator().c_str());
       return 0;
     } else if (arg == "--help" || arg == "-h") {
       std::fputs(kUsage, stdout);

@@ -113,4 +113,18 @@ TEST_CASE("config: --check-config accepts config/korehook.example.yaml", "[confi
   CHECK(r.err.empty());
 }
 
+TEST_CASE("korehookd: --version names the allocator in use", "[config]") {
+  const CommandResult r = run_command(KOREHOOKD_PATH, {"--version"});
+  INFO("stdout: " << r.out << "\nstderr: " << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::StartsWith("korehookd "));
+  // Built with KOREHOOK_MIMALLOC, malloc itself must land in mimalloc's heap (the link order
+  // decides), not only the library be loaded.
+  if (KOREHOOKD_MIMALLOC) {
+    CHECK_THAT(r.out, Catch::Contains("\nallocator: mimalloc 2."));
+  } else {
+    CHECK_THAT(r.out, Catch::Contains("\nallocator: libc\n"));
+  }
+}
+
 }  // namespace korehook::testing
