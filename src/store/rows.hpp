@@ -53,9 +53,9 @@ retry::ErrorClass error_class_from_text(const std::optional<std::string>& text);
 std::string headers_to_json(const HeaderList& headers);
 HeaderList headers_from_json(std::string_view json);
 
-// The first headers of `headers` within kMaxResponseHeaders and kMaxResponseHeaderBytes
-// (names plus values).
-HeaderList bounded_response_headers(const HeaderList& headers);
+// headers_to_json of the first headers of `headers` within kMaxResponseHeaders and
+// kMaxResponseHeaderBytes (names plus values): what an attempt keeps of its response.
+std::string response_headers_to_json(const HeaderList& headers);
 
 // endpoints.settings: every setting but the headers (sealed in their own column), as JSON.
 // Reading fills what is missing with the defaults, so later settings need no migration;

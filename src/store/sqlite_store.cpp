@@ -480,7 +480,7 @@ void SqliteStore::complete_attempts(std::vector<AttemptDone> results, Callback<U
         insert.bind(retry::to_string(a.error));
       }
       insert.bind(a.error_detail)
-          .bind(headers_to_json(bounded_response_headers(a.response_headers)))
+          .bind(response_headers_to_json(a.response_headers))
           .bind_blob(a.response_excerpt)
           .exec();
       if (db_->changes() == 0) {
