@@ -82,7 +82,7 @@ SqliteStore::SqliteStore(const SqliteOptions& options, Poster post, const Clock&
     if (mode != "wal" && path != ":memory:") {
       throw std::runtime_error("cannot switch to WAL mode (journal_mode is '" + mode + "')");
     }
-    // COMMIT writes the WAL without waiting for the disk; with fsync on, the syncer thread's
+    // COMMIT writes the WAL without waiting for the disk; with fsync on, a syncer thread's
     // fdatasync makes a transaction durable before its completions run (after_commit).
     // Checkpoints still sync the WAL and the database themselves.
     db_->exec("PRAGMA synchronous = NORMAL");
@@ -112,7 +112,7 @@ SqliteStore::SqliteStore(const SqliteOptions& options, Poster post, const Clock&
     db_.reset();
     throw std::runtime_error("cannot open store '" + path + "': " + e.what());
   }
-  syncer_ = std::thread([this] { run_syncer(); });
+  for (int i = 0; i < kSyncers; ++i) syncers_.emplace_back([this] { run_syncer(); });
   thread_ = std::thread([this] { run_thread(); });
 }
 
@@ -132,13 +132,15 @@ void SqliteStore::close() {
     }
     thread_.join();
   }
-  if (syncer_.joinable()) {
+  if (!syncers_.empty()) {
     {
       std::lock_guard lock(sync_mu_);
       sync_stopping_ = true;
     }
     sync_cv_.notify_all();
-    syncer_.join();  // after the store thread: it syncs and finishes what that one committed
+    // After the store thread: they sync and finish what that one committed.
+    for (auto& syncer : syncers_) syncer.join();
+    syncers_.clear();
   }
   if (wal_fd_ >= 0) {
     ::close(wal_fd_);
@@ -293,8 +295,9 @@ void SqliteStore::after_commit(std::vector<std::unique_ptr<Command>>& batch, boo
     std::lock_guard lock(sync_mu_);
     // Behind a batch that waits for its sync, any batch waits too: completions keep the
     // commit order (a claim must not hand out deliveries of an append not yet durable).
-    if (durable || syncing_ || !sync_queue_.empty()) {
-      sync_queue_.push_back(Committed{std::move(batch), durable});
+    if (durable || finishing_ || !sync_queue_.empty()) {
+      sync_queue_.push_back(Committed{std::move(batch), durable, ++committed_seq_});
+      if (durable) durable_seq_ = committed_seq_;
       queued = true;
     }
   }
@@ -307,44 +310,74 @@ void SqliteStore::after_commit(std::vector<std::unique_ptr<Command>>& batch, boo
 }
 
 void SqliteStore::run_syncer() {
-  std::vector<Committed> taken;
+  std::vector<Committed> done;
+  std::unique_lock lock(sync_mu_);
   for (;;) {
-    {
-      std::unique_lock lock(sync_mu_);
-      syncing_ = false;
-      sync_cv_.wait(lock, [this] { return !sync_queue_.empty() || sync_stopping_; });
-      if (sync_queue_.empty()) return;  // stopping, and everything committed is finished
-      taken.swap(sync_queue_);
-      syncing_ = true;
+    // The completions of what is on disk (or needs no sync), in commit order, by one
+    // syncer at a time.
+    if (!finishing_) {
+      while (!sync_queue_.empty() &&
+             (!sync_queue_.front().durable || sync_queue_.front().seq <= synced_seq_)) {
+        done.push_back(std::move(sync_queue_.front()));
+        sync_queue_.pop_front();
+      }
+      if (!done.empty()) {
+        finishing_ = true;
+        lock.unlock();
+        for (auto& committed : done) finish(committed.batch);
+        done.clear();
+        lock.lock();
+        finishing_ = false;
+        sync_cv_.notify_all();
+        continue;
+      }
     }
-    // One fdatasync for every transaction committed since the last one.
-    if (std::any_of(taken.begin(), taken.end(), [](const Committed& c) { return c.durable; })) {
+    // One fdatasync for every transaction committed since the last one started.
+    if (durable_seq_ > sync_started_seq_ && syncs_running_ < kSyncers) {
+      const std::uint64_t covers = committed_seq_;
+      sync_started_seq_ = covers;
+      ++syncs_running_;
+      if (wal_fd_ < 0) open_wal();
+      lock.unlock();
       sync_wal();
+      lock.lock();
+      --syncs_running_;
+      synced_seq_ = std::max(synced_seq_, covers);
+      continue;
     }
-    for (auto& committed : taken) finish(committed.batch);
-    taken.clear();
+    if (sync_stopping_ && sync_queue_.empty()) {
+      sync_cv_.notify_all();
+      return;  // everything committed is finished
+    }
+    sync_cv_.wait(lock);
   }
 }
 
+namespace {
+
+[[noreturn]] void fatal_sync(const char* what, const std::string& path) {
+  const int err = errno;
+  logger().critical(
+      "{} {} failed: {}: writes about to be acknowledged may not be on disk; stopping", what, path,
+      std::strerror(err));
+  std::abort();
+}
+
+}  // namespace
+
+void SqliteStore::open_wal() {
+  // The WAL exists: a transaction was committed in WAL mode. Its directory entry is synced
+  // once, as SQLite does for a journal it created.
+  wal_fd_ = ::open(wal_path_.c_str(), O_RDWR | O_CLOEXEC);
+  if (wal_fd_ < 0) fatal_sync("opening", wal_path_);
+  const auto dir = std::filesystem::path(wal_path_).parent_path();
+  const int dir_fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0 || ::fsync(dir_fd) != 0) fatal_sync("syncing the directory of", wal_path_);
+  ::close(dir_fd);
+}
+
 void SqliteStore::sync_wal() {
-  auto fatal = [this](const char* what) {
-    const int err = errno;
-    logger().critical(
-        "{} {} failed: {}: writes about to be acknowledged may not be on disk; stopping", what,
-        wal_path_, std::strerror(err));
-    std::abort();
-  };
-  if (wal_fd_ < 0) {
-    // The WAL exists: a transaction was committed in WAL mode. Its directory entry is synced
-    // once, as SQLite does for a journal it created.
-    wal_fd_ = ::open(wal_path_.c_str(), O_RDWR | O_CLOEXEC);
-    if (wal_fd_ < 0) fatal("opening");
-    const auto dir = std::filesystem::path(wal_path_).parent_path();
-    const int dir_fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir_fd < 0 || ::fsync(dir_fd) != 0) fatal("syncing the directory of");
-    ::close(dir_fd);
-  }
-  if (::fdatasync(wal_fd_) != 0) fatal("fdatasync of");
+  if (::fdatasync(wal_fd_) != 0) fatal_sync("fdatasync of", wal_path_);
   ++wal_syncs_;
 }
 

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -24,19 +25,20 @@ struct StoreStats {
   std::uint64_t largest_batch = 0;       // most commands taken from the queue at once
   // Write transactions of bookkeeping alone, committed without an fsync (with fsync on).
   std::uint64_t relaxed_transactions = 0;
-  std::uint64_t wal_syncs = 0;  // fdatasync calls of the WAL by the syncer thread
+  std::uint64_t wal_syncs = 0;  // fdatasync calls of the WAL by the syncer threads
 };
 
 // One store thread owns the one connection. Public methods queue a command and return;
 // the thread takes everything queued and runs it in one transaction (group commit), each
 // write command inside its own SAVEPOINT so that one failing command does not undo the
 // others. Completions go through the Poster after COMMIT returned and, with fsync on, after
-// the syncer thread's fdatasync of the WAL for a transaction that must be durable: COMMIT
+// a syncer thread's fdatasync of the WAL for a transaction that must be durable: COMMIT
 // itself does not wait for the disk (synchronous = NORMAL), so the store thread runs the next
-// transaction while the previous one is being synced. Completions keep the commit order.
+// transaction while the previous one is being synced, and a second syncer can start the next
+// sync while the first is in one. Completions keep the commit order.
 //
 // Thread-safe. REQUIRES: recover() and close() are not called from a completion that runs
-// on the store or syncer thread (an inline Poster); both wait for those threads.
+// on the store or a syncer thread (an inline Poster); both wait for those threads.
 class SqliteStore final : public Store {
  public:
   // Opens, configures and migrates the database, then starts the store thread. Throws
@@ -160,12 +162,14 @@ class SqliteStore final : public Store {
   bool run_one(Command& command);
   // Runs the completions of a batch (through the Poster).
   void finish(std::vector<std::unique_ptr<Command>>& batch);
-  // Hands a committed batch to the syncer (durable: its WAL frames must reach the disk before
+  // Hands a committed batch to the syncers (durable: its WAL frames must reach the disk before
   // its completions run), or runs its completions now when nothing waits for a sync.
   void after_commit(std::vector<std::unique_ptr<Command>>& batch, bool durable);
   void run_syncer();
-  // fdatasync of the WAL (opened on first use, its directory synced then). A failure ends the
-  // process: whether acknowledged-to-be writes reached the disk cannot be known.
+  // Opens the WAL for the syncers and syncs its directory (under sync_mu_, before the first
+  // sync). A failure here or in sync_wal() (fdatasync of the WAL) ends the process: whether
+  // acknowledged-to-be writes reached the disk cannot be known.
+  void open_wal();
   void sync_wal();
 
   Poster post_;
@@ -194,19 +198,29 @@ class SqliteStore final : public Store {
   std::atomic<std::uint64_t> wal_syncs_{0};
   bool fsync_ = true;  // SqliteOptions::fsync (off for ":memory:")
 
-  // The syncer: batches in commit order, each with whether it needs the WAL synced.
+  // The syncers: committed batches in commit order, each with whether it needs the WAL
+  // synced. A batch stays queued until its completions run. Up to kSyncers fdatasync calls
+  // run at once: a transaction committed while one runs starts the next at once instead of
+  // waiting for it to end. An fdatasync covers every batch committed before it started.
+  static constexpr int kSyncers = 2;
   struct Committed {
     std::vector<std::unique_ptr<Command>> batch;
     bool durable = false;
+    std::uint64_t seq = 0;  // commit order
   };
   std::mutex sync_mu_;
   std::condition_variable sync_cv_;
-  std::vector<Committed> sync_queue_;  // guarded by sync_mu_
-  bool syncing_ = false;               // guarded by sync_mu_: batches taken, not finished
-  bool sync_stopping_ = false;         // guarded by sync_mu_
-  std::thread syncer_;
+  std::deque<Committed> sync_queue_;    // guarded by sync_mu_
+  std::uint64_t committed_seq_ = 0;     // guarded by sync_mu_: the last batch queued
+  std::uint64_t durable_seq_ = 0;       // guarded by sync_mu_: the last durable batch queued
+  std::uint64_t sync_started_seq_ = 0;  // guarded by sync_mu_: covered by a started sync
+  std::uint64_t synced_seq_ = 0;        // guarded by sync_mu_: covered by a finished sync
+  int syncs_running_ = 0;               // guarded by sync_mu_
+  bool finishing_ = false;              // guarded by sync_mu_: a syncer runs completions
+  bool sync_stopping_ = false;          // guarded by sync_mu_
+  std::vector<std::thread> syncers_;
   std::string wal_path_;
-  int wal_fd_ = -1;  // syncer thread only
+  int wal_fd_ = -1;  // opened under sync_mu_ by the first sync
 };
 
 // open_sqlite_store() with an injected clock (tests).

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <future>
@@ -116,6 +117,40 @@ TEST_CASE("store: concurrent producers are all acknowledged, durable, and share 
   auto work = claim(*reopened, 1'000'000, 1'000'000, kTotal + 10, 2'000'000);
   REQUIRE(work.ok());
   CHECK(work->size() == static_cast<std::size_t>(kTotal));
+}
+
+TEST_CASE("store: completions run in commit order while syncs overlap", "[store][group-commit]") {
+  TempDir dir;
+  auto store = open_store(dir.file("k.db"), /*fsync=*/true);
+  // Queued from one thread without waiting: the queue's order is the commit order. Appends
+  // (each waiting for a sync) alternate with claims (bookkeeping, no sync of their own), so
+  // the syncers sync, overlap and finish many small groups.
+  constexpr int kCommands = 2000;
+  std::mutex mu;
+  std::vector<int> order;  // completion order, guarded by mu
+  std::promise<void> all_done;
+  auto record = [&](int n) {
+    std::lock_guard lock(mu);
+    order.push_back(n);
+    if (order.size() == kCommands) all_done.set_value();
+    // A completion takes a moment, so that another sync ends while one syncer finishes.
+    if (n % 8 == 0) std::this_thread::sleep_for(std::chrono::microseconds(50));
+  };
+  for (int n = 0; n < kCommands; ++n) {
+    if (n % 2 == 0) {
+      store->append_events({numbered_event("o", n)}, [&, n](auto) { record(n); });
+    } else {
+      store->claim_due(1'000'000, 1'000'000, 1, 2'000'000, {}, [&, n](auto) { record(n); });
+    }
+    if (n % 50 == 0) std::this_thread::yield();
+  }
+  all_done.get_future().get();
+  std::lock_guard lock(mu);
+  REQUIRE(order.size() == kCommands);
+  int misplaced = 0;
+  for (int n = 0; n < kCommands; ++n) misplaced += order[n] != n;
+  CHECK(misplaced == 0);
+  CHECK(store->stats().wal_syncs > 0);
 }
 
 TEST_CASE("store: bookkeeping alone commits without an fsync, appends and API writes with one",
