@@ -27,14 +27,25 @@ std::string new_id(std::string_view prefix, TimeMs now, Random& random) {
   id.append(prefix);
   id.push_back('_');
   // 26 characters carry 130 bits: the value is read as if two zero bits preceded it.
+  // Character c is the 5 bits whose lowest is bit 125 - 5c of the value (bit 0 the least
+  // significant), taken from its two 64-bit halves.
+  std::uint64_t hi = 0;
+  std::uint64_t lo = 0;
+  for (std::size_t i = 0; i < 8; ++i) {
+    hi = hi << 8 | bytes[i];
+    lo = lo << 8 | bytes[i + 8];
+  }
   for (int c = 0; c < 26; ++c) {
-    const int first_bit = c * 5 - 2;  // bit index in the 128-bit value, MSB = 0
-    unsigned v = 0;
-    for (int b = first_bit; b < first_bit + 5; ++b) {
-      v <<= 1;
-      if (b >= 0) v |= (bytes[static_cast<std::size_t>(b / 8)] >> (7 - b % 8)) & 1u;
+    const int low = 125 - 5 * c;
+    std::uint64_t v = 0;
+    if (low >= 64) {
+      v = hi >> (low - 64);
+    } else if (low <= 59) {
+      v = lo >> low;
+    } else {  // bits on both sides of the halves' border
+      v = lo >> low | hi << (64 - low);
     }
-    id.push_back(kCrockford[v]);
+    id.push_back(kCrockford[v & 31]);
   }
   return id;
 }

@@ -31,6 +31,39 @@ TEST_CASE("new_id reproduces KORE's example id from its time and random bits", "
   CHECK(random.consumed() == 10);
 }
 
+TEST_CASE("new_id's characters decode back to the time and every random bit", "[ids]") {
+  // Each random byte in turn has one bit set (and all its bits set), so every bit position
+  // of the 80 random bits, and every border between characters, is checked on its own.
+  const std::string_view alphabet = "0123456789abcdefghjkmnpqrstvwxyz";
+  for (int byte = 0; byte < 10; ++byte) {
+    for (int pattern : {0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80, 0xff}) {
+      std::vector<std::uint8_t> random_bytes(10, 0);
+      random_bytes[static_cast<std::size_t>(byte)] = static_cast<std::uint8_t>(pattern);
+      ScriptedRandom random(random_bytes);
+      const std::int64_t time = 0x0123456789ab;
+      const std::string id = new_id("evt", time, random);
+      INFO(id << " byte " << byte << " pattern " << pattern);
+      // 26 characters of 5 bits, most significant first; the first 2 bits are padding.
+      std::vector<int> bits;
+      for (char c : id.substr(4)) {
+        const auto v = alphabet.find(c);
+        REQUIRE(v != std::string_view::npos);
+        for (int b = 4; b >= 0; --b) bits.push_back(static_cast<int>(v >> b) & 1);
+      }
+      CHECK(bits[0] == 0);
+      CHECK(bits[1] == 0);
+      std::vector<std::uint8_t> decoded(16, 0);
+      for (std::size_t i = 0; i < 128; ++i) {
+        decoded[i / 8] = static_cast<std::uint8_t>(decoded[i / 8] << 1 | bits[i + 2]);
+      }
+      std::int64_t decoded_time = 0;
+      for (int i = 0; i < 6; ++i) decoded_time = decoded_time << 8 | decoded[i];
+      CHECK(decoded_time == time);
+      CHECK(std::vector<std::uint8_t>(decoded.begin() + 6, decoded.end()) == random_bytes);
+    }
+  }
+}
+
 TEST_CASE("new_id has the prefix, 26 lowercase Crockford characters, 30 in all", "[ids]") {
   SeededRandom random(7);
   for (auto prefix :
