@@ -87,49 +87,16 @@ retry::ErrorClass error_class_from_text(const std::optional<std::string>& text) 
 
 namespace {
 
-// Appends `text` as a JSON string with the escapes Boost.JSON's serializer writes (the two
-// agree byte for byte; store_rows_test checks every byte): \" and \\, the short forms of the
-// control characters that have one, \u00xx for the others, every other byte as it is.
+// Appends `text` as a JSON string, escaped by Boost.JSON's serializer (no DOM, no string
+// of its own).
 void append_json_string(std::string& out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  std::size_t plain = 0;  // start of the bytes not yet copied
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(text.data() + plain, i - plain);
-    plain = i + 1;
-    out += '\\';
-    switch (c) {
-      case '"':
-        out += '"';
-        break;
-      case '\\':
-        out += '\\';
-        break;
-      case '\b':
-        out += 'b';
-        break;
-      case '\t':
-        out += 't';
-        break;
-      case '\n':
-        out += 'n';
-        break;
-      case '\f':
-        out += 'f';
-        break;
-      case '\r':
-        out += 'r';
-        break;
-      default:
-        out += "u00";
-        out += kHex[c >> 4];
-        out += kHex[c & 0xf];
-    }
+  json::serializer serializer;
+  serializer.reset(text);
+  char buffer[512];
+  while (!serializer.done()) {
+    const json::string_view part = serializer.read(buffer);
+    out.append(part.data(), part.size());
   }
-  out.append(text.data() + plain, text.size() - plain);
-  out += '"';
 }
 
 // The first `count` headers as [[name, value], ...], written directly: for an attempt's

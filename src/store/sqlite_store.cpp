@@ -345,10 +345,9 @@ void SqliteStore::run_syncer() {
       synced_seq_ = std::max(synced_seq_, covers);
       continue;
     }
-    if (sync_stopping_ && sync_queue_.empty()) {
-      sync_cv_.notify_all();
-      return;  // everything committed is finished
-    }
+    // Everything committed is finished. (Only finishing empties the queue, and it wakes the
+    // other syncer when it is done, as close() does when it sets sync_stopping_.)
+    if (sync_stopping_ && sync_queue_.empty()) return;
     sync_cv_.wait(lock);
   }
 }
