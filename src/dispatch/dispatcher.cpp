@@ -70,6 +70,16 @@ struct Dispatcher::Impl {
   // for them, claimed once they have drained to a quarter of their share.
   std::unordered_set<std::string> excluded;
   bool cold = false;  // the store may hold unleased due work
+  // What the last claim that found less than it asked for tells: the store holds no unleased
+  // work due within the horizon for the targets outside `dry_except` (the ones it left out),
+  // and the cold timer is armed for their later work. A claim that leaves out at least
+  // `dry_except` would find nothing, so none is made: it would walk the left-out targets'
+  // backlog in the due index for nothing. Forgotten (stored_for) when work may have been
+  // stored for another target; `stored_epoch` counts those, so that a claim which ran before
+  // the work was stored does not restore the knowledge.
+  bool dry_known = false;
+  std::unordered_set<std::string> dry_except;
+  std::uint64_t stored_epoch = 0;
   bool fetching = false;
   bool fetch_posted = false;
   // Deliveries with an attempt underway (at most max_in_flight_total); its size is the
@@ -152,6 +162,12 @@ struct Dispatcher::Impl {
   }
 
   std::size_t share() const { return static_cast<std::size_t>(options.memory_per_endpoint); }
+
+  // Unleased work may have been stored for `bucket` (nullptr: for any target).
+  void stored_for(const std::string* bucket) {
+    ++stored_epoch;
+    if (bucket == nullptr || !dry_except.contains(*bucket)) dry_known = false;
+  }
 
   // Memory no longer holds `work`: its endpoint is disabled, and the store has parked it.
   // (The store keeps it leased; enabling the endpoint releases it.) One race is left: a
@@ -451,6 +467,7 @@ struct Dispatcher::Impl {
           schedule(std::move(work));
         } else {
           done.lease_until = 0;  // back to the store; claimed again when due
+          stored_for(&work.delivery.endpoint_id);
           unhold(work.delivery.endpoint_id);
           arm_cold_timer(decision.next_attempt_at);
         }
@@ -501,6 +518,7 @@ struct Dispatcher::Impl {
     cold_timer.async_wait([this](boost::system::error_code ec) {
       if (ec) return;
       cold_timer_at = kNever;
+      stored_for(nullptr);  // stored work is due now
       cold = true;
       maybe_fetch();
     });
@@ -524,19 +542,30 @@ struct Dispatcher::Impl {
     for (const auto& [bucket, n] : held) {
       if (n >= share() / 2) exclude.push_back(bucket);
     }
-    fetching = true;
     cold = false;
+    if (dry_known && std::all_of(dry_except.begin(), dry_except.end(), [&](const auto& b) {
+          return held.contains(b) && held.at(b) >= share() / 2;
+        })) {
+      // Claimed for again when a target left out drains (unhold).
+      excluded.insert(exclude.begin(), exclude.end());
+      logger().debug("claim not made: no stored work outside the {} targets left out",
+                     exclude.size());
+      return;
+    }
+    fetching = true;
     const TimeMs now = clock.now_ms();
     const int limit = static_cast<int>(std::min(free, share()));
     store.claim_due(
         now, now + options.horizon.count(), limit, kHeld, exclude,
-        [this, limit, exclude](Result<std::vector<store::Work>> claimed) {
+        [this, limit, exclude, epoch = stored_epoch](Result<std::vector<store::Work>> claimed) {
           fetching = false;
           if (!claimed.ok()) {
             logger().error("claiming due deliveries failed: {}", claimed.error().message);
             arm_cold_timer(clock.now_ms() + options.horizon.count() / 2 + 1'000);
             return;
           }
+          logger().debug("claim limit={} left_out={} claimed={}", limit, exclude.size(),
+                         claimed->size());
           const TimeMs now = clock.now_ms();
           const bool maybe_more = static_cast<int>(claimed->size()) == limit;
           for (auto& work : *claimed) {
@@ -560,9 +589,15 @@ struct Dispatcher::Impl {
           }
           if (maybe_more) cold = true;
           if (!cold) {
-            store.next_unleased_due(now, exclude, [this](Result<std::optional<TimeMs>> next) {
-              if (next.ok() && next->has_value()) arm_cold_timer(**next);
-            });
+            store.next_unleased_due(now, exclude,
+                                    [this, exclude, epoch](Result<std::optional<TimeMs>> next) {
+                                      if (!next.ok()) return;
+                                      if (next->has_value()) arm_cold_timer(**next);
+                                      if (epoch == stored_epoch) {
+                                        dry_known = true;
+                                        dry_except = {exclude.begin(), exclude.end()};
+                                      }
+                                    });
           }
           pump();
           maybe_fetch();
@@ -712,19 +747,23 @@ void Dispatcher::accept(std::vector<store::Work> work) {
 }
 
 void Dispatcher::notify_stored() {
+  impl_->stored_for(nullptr);
   impl_->cold = true;
   impl_->maybe_fetch();
 }
 
 void Dispatcher::notify_stored(const std::vector<std::string>& endpoint_ids) {
+  for (const auto& id : endpoint_ids) impl_->stored_for(&id);
   const bool all_waiting =
       std::all_of(endpoint_ids.begin(), endpoint_ids.end(),
                   [this](const std::string& id) { return impl_->excluded.contains(id); });
   if (all_waiting && !endpoint_ids.empty()) return;
-  notify_stored();
+  impl_->cold = true;
+  impl_->maybe_fetch();
 }
 
 void Dispatcher::start() {
+  impl_->stored_for(nullptr);
   impl_->cold = true;
   impl_->maybe_fetch();
 }
