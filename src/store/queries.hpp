@@ -4,19 +4,25 @@
 
 namespace korehook::store::queries {
 
-// ?1 lease_until, ?2 now, ?3 due_before, ?4 limit, ?5 JSON array of endpoint ids left out.
-// The subquery walks the partial index deliveries_due (pending and in-flight rows only) in due
-// order, so the backlog of finished deliveries is never read; it skips the rows of endpoints
-// left out (the dispatcher leaves out those holding their share of memory). RETURNING gives
-// no order: the caller sorts.
-inline constexpr const char* kClaimDue =
+// ?1 now, ?2 due_before, ?3 limit, ?4 JSON array of endpoint ids left out. The deliveries a
+// claim takes, with their events' payloads, in due order. It walks the partial index
+// deliveries_due (pending and in-flight rows only), so the backlog of finished deliveries is
+// never read; it skips the rows of endpoints left out (the dispatcher leaves out those holding
+// their share of memory) from the index alone, and reads each event through its primary key.
+// CROSS JOIN keeps deliveries the outer loop. Column 0 is the rowid (kLeaseRows).
+inline constexpr const char* kDueWork =
+    "SELECT d.rowid, d.id, d.event_id, d.endpoint_id, d.token, d.state, d.attempt_count, "
+    "d.cycle_start, d.next_attempt_at, d.created_at, d.updated_at, "
+    "e.account_id, e.type, e.content_type, e.body, e.callback_url "
+    "FROM deliveries d CROSS JOIN events e ON e.id = d.event_id "
+    "WHERE d.state IN (0, 1) AND d.next_attempt_at <= ?2 AND d.lease_until <= ?1 "
+    "AND d.endpoint_id NOT IN (SELECT value FROM json_each(?4)) "
+    "ORDER BY d.next_attempt_at LIMIT ?3";
+
+// ?1 lease_until, ?2 now, ?3 JSON array of the rowids kDueWork found: the claim's leases.
+inline constexpr const char* kLeaseRows =
     "UPDATE deliveries SET lease_until = ?1, updated_at = ?2 "
-    "WHERE rowid IN (SELECT rowid FROM deliveries "
-    "WHERE state IN (0, 1) AND next_attempt_at <= ?3 AND lease_until <= ?2 "
-    "AND endpoint_id NOT IN (SELECT value FROM json_each(?5)) "
-    "ORDER BY next_attempt_at LIMIT ?4) "
-    "RETURNING id, event_id, endpoint_id, token, state, attempt_count, cycle_start, "
-    "next_attempt_at, created_at, updated_at";
+    "WHERE rowid IN (SELECT value FROM json_each(?3))";
 
 // ?1 now, ?2 JSON array of endpoint ids left out.
 inline constexpr const char* kNextUnleasedDue =

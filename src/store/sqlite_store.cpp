@@ -530,32 +530,28 @@ void SqliteStore::claim_due(TimeMs now, TimeMs due_before, int limit, TimeMs lea
   auto body = [this, now, due_before, limit, lease_until,
                exclude = id_list_json(exclude)]() -> Result<std::vector<Work>> {
     std::vector<Work> out;
-    {
-      auto row = st_->claim_due.use();
-      row.bind(lease_until)
-          .bind(now)
-          .bind(due_before)
-          .bind(std::int64_t{std::max(limit, 0)})
-          .bind(exclude);
-      while (row.next()) out.push_back(Work{read_delivery(row), nullptr});
-    }
-    // RETURNING gives no order guarantee.
-    std::stable_sort(out.begin(), out.end(), [](const Work& a, const Work& b) {
-      return a.delivery.next_attempt_at < b.delivery.next_attempt_at;
-    });
+    std::string rowids = "[";
     std::unordered_map<std::string, std::shared_ptr<const Payload>> payloads;
-    for (auto& w : out) {
-      auto& payload = payloads[w.delivery.event_id];
-      if (!payload) {
-        auto row = st_->payload.use();
-        row.bind(w.delivery.event_id);
-        if (!row.next()) return store_error("event of a delivery is missing");
-        payload = std::make_shared<const Payload>(
-            Payload{w.delivery.event_id, row.get_text(0), row.get_text(1), row.get_text(2),
-                    row.get_blob(3), row.get_optional_text(4)});
+    {
+      auto row = st_->due_work.use();
+      row.bind(now).bind(due_before).bind(std::int64_t{std::max(limit, 0)}).bind(exclude);
+      while (row.next()) {
+        if (rowids.size() > 1) rowids += ',';
+        rowids += std::to_string(row.get_int(0));
+        Work w{read_delivery(row, 1), nullptr};
+        w.delivery.updated_at = now;  // as kLeaseRows writes it
+        auto& payload = payloads[w.delivery.event_id];
+        if (!payload) {
+          payload = std::make_shared<const Payload>(
+              Payload{w.delivery.event_id, row.get_text(11), row.get_text(12), row.get_text(13),
+                      row.get_blob(14), row.get_optional_text(15)});
+        }
+        w.payload = payload;
+        out.push_back(std::move(w));
       }
-      w.payload = payload;
     }
+    rowids += ']';
+    if (!out.empty()) st_->lease_rows.use().bind(lease_until).bind(now).bind(rowids).exec();
     return out;
   };
   enqueue(make_op<std::vector<Work>>("claim_due", kBookkeeping, std::move(body), std::move(done)));

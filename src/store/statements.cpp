@@ -59,9 +59,8 @@ SqliteStore::Statements::Statements(sqlite::Database& db)
                         "ELSE next_attempt_at END, "
                         "lease_until = CASE WHEN state IN (0, 1) THEN ?4 ELSE lease_until END, "
                         "updated_at = ?5 WHERE id = ?6"),
-      claim_due(db, queries::kClaimDue),
-      payload(db,
-              "SELECT account_id, type, content_type, body, callback_url FROM events WHERE id = ?"),
+      due_work(db, queries::kDueWork),
+      lease_rows(db, queries::kLeaseRows),
       next_unleased_due(db, queries::kNextUnleasedDue),
       count_parked(db, queries::kCountParked),
       recover(db, queries::kRecover),

@@ -32,8 +32,8 @@ struct SqliteStore::Statements {
   Statement cancel_delivery;
   Statement insert_attempt;
   Statement complete_delivery;
-  Statement claim_due;
-  Statement payload;
+  Statement due_work;
+  Statement lease_rows;
   Statement next_unleased_due;
   Statement count_parked;
   Statement recover;

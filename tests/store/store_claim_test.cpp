@@ -241,7 +241,7 @@ TEST_CASE("store: finding due work uses the partial index, never a scan of deliv
   TempDir dir;
   const std::string path = dir.file("k.db");
   open_store(path)->close();
-  for (const char* sql : {queries::kClaimDue, queries::kNextUnleasedDue}) {
+  for (const char* sql : {queries::kDueWork, queries::kNextUnleasedDue}) {
     CAPTURE(sql);
     auto plan = query_plan(path, sql);
     CAPTURE(plan);
@@ -249,7 +249,20 @@ TEST_CASE("store: finding due work uses the partial index, never a scan of deliv
     for (const auto& step : plan) {
       if (step.find("deliveries_due") != std::string::npos) uses_index = true;
       CHECK(step != "SCAN deliveries");
+      CHECK(step != "SCAN d");
+      CHECK(step.find("SCAN e") == std::string::npos);  // each event by its primary key
     }
     CHECK(uses_index);
   }
+  // The leases: each row by its rowid.
+  auto plan = query_plan(path, queries::kLeaseRows);
+  CAPTURE(plan);
+  bool by_rowid = false;
+  for (const auto& step : plan) {
+    if (step.find("SEARCH deliveries USING INTEGER PRIMARY KEY") != std::string::npos) {
+      by_rowid = true;
+    }
+    CHECK(step.find("SCAN deliveries") == std::string::npos);
+  }
+  CHECK(by_rowid);
 }
