@@ -84,6 +84,7 @@ TEST_CASE("store: claim_due respects due_before, order, limit and leases, one pa
   REQUIRE(expired.ok());
   CHECK(ids_of(*expired) ==
         std::vector<std::string>{"dlv_100", "dlv_200", "dlv_300", "dlv_500", "dlv_900"});
+  CHECK((*expired)[0].delivery.updated_at == 5000);  // the claim's time, stored with the lease
   CHECK(next_due(*store, 5000) == std::nullopt);
 }
 
