@@ -13,24 +13,60 @@
 namespace korehook::testing {
 namespace {
 
-TEST_CASE("isolation: a dead endpoint's backlog does not stall a healthy endpoint",
-          "[delivery][isolation]") {
-  Fixture f;
-  BlackHole dead;  // accepts TCP, never answers: every attempt times out
-  EndpointYaml dead_ep = endpoint(
+// `yaml` (Fixture::yaml) with `line` added under `delivery:`, e.g. "  memory_queue: 16\n".
+std::string with_delivery_setting(std::string yaml, const std::string& line) {
+  const std::string grace = "  shutdown_grace: 5s\n";
+  const auto at = yaml.find(grace);
+  REQUIRE(at != std::string::npos);
+  yaml.insert(at + grace.size(), line);
+  return yaml;
+}
+
+// An endpoint at `dead` (accepts TCP, never answers): every attempt times out after 1 s, and
+// its retries stay due within the in-memory horizon, so it keeps holding its share.
+EndpointYaml dead_endpoint(const BlackHole& dead) {
+  EndpointYaml ep = endpoint(
       "ep_dead", "https://localhost:" + std::to_string(dead.port()) + "/hooks", "[\"dead.*\"]");
-  // Retries stay due within the in-memory horizon, so the old shared queue kept them all.
-  dead_ep.extra =
+  ep.extra =
       "    connect_timeout: 1s\n    max_in_flight: 2\n"
       "    retry: {max_attempts: 20, initial_delay: 2s, max_delay: 2s}\n";
-  const EndpointYaml ok_ep = endpoint("ep_ok", f.receiver_url("/ok"), "[\"ok.*\"]");
-  // 16 deliveries in memory at most, 4 per endpoint: the dead endpoint's 40 would fill it.
-  std::string yaml = f.yaml({dead_ep, ok_ep});
-  const std::string grace = "  shutdown_grace: 5s\n";
-  REQUIRE(yaml.find(grace) != std::string::npos);
-  yaml.insert(yaml.find(grace) + grace.size(), "  memory_queue: 16\n");
-  Daemon daemon(yaml);
-  daemon.start();
+  return ep;
+}
+
+// POST /v1/events/batch of `n` events of `type`; the answer's data (one item per event).
+boost::json::array submit_batch(Daemon& daemon, const std::string& type, int n) {
+  std::string batch = R"({"events":[)";
+  for (int i = 0; i < n; ++i) {
+    batch += (i == 0 ? "" : ",");
+    batch += R"({"type":")" + type + R"(","data":{"n":)" + std::to_string(i) + "}}";
+  }
+  batch += "]}";
+  auto answer = daemon.request("POST", "/v1/events/batch", batch);
+  REQUIRE(answer.ok());
+  REQUIRE(answer->status == 202);
+  auto data = parse_json(answer->body).at("data").as_array();
+  REQUIRE(data.size() == static_cast<std::size_t>(n));
+  return data;
+}
+
+// A running daemon with a dead endpoint (dead.* events) and a healthy one (ok.* events, to
+// the fixture's receiver); 16 deliveries in memory at most, 4 per endpoint.
+struct DeadAndHealthy {
+  Fixture f;
+  BlackHole dead;
+  Daemon daemon{with_delivery_setting(
+      f.yaml({dead_endpoint(dead), endpoint("ep_ok", f.receiver_url("/ok"), "[\"ok.*\"]")}),
+      "  memory_queue: 16\n")};
+  DeadAndHealthy() { daemon.start(); }
+};
+
+TEST_CASE("isolation: a dead endpoint's backlog does not stall a healthy endpoint",
+          "[delivery][isolation]") {
+  // The dead endpoint's retries stay due within the in-memory horizon, so the old shared
+  // queue kept them all: its 40 deliveries would fill memory.
+  DeadAndHealthy setup;
+  Fixture& f = setup.f;
+  Daemon& daemon = setup.daemon;
 
   std::vector<std::string> dead_events;
   for (int i = 0; i < 40; ++i) {
@@ -51,7 +87,7 @@ TEST_CASE("isolation: a dead endpoint's backlog does not stall a healthy endpoin
     INFO("dead event " << id);
     CHECK((state == "pending" || state == "in_flight"));
   }
-  CHECK(dead.connections_accepted() >= 1);
+  CHECK(setup.dead.connections_accepted() >= 1);
 }
 
 TEST_CASE("isolation: delivery.max_in_flight bounds the attempts in flight over all endpoints",
@@ -64,11 +100,7 @@ TEST_CASE("isolation: delivery.max_in_flight bounds the attempts in flight over 
     ep.extra = "    max_in_flight: 4\n    read_timeout: 30s\n";
     eps.push_back(ep);
   }
-  std::string yaml = f.yaml(eps);
-  const std::string grace = "  shutdown_grace: 5s\n";
-  REQUIRE(yaml.find(grace) != std::string::npos);
-  yaml.insert(yaml.find(grace) + grace.size(), "  max_in_flight: 2\n");
-  Daemon daemon(yaml);
+  Daemon daemon(with_delivery_setting(f.yaml(eps), "  max_in_flight: 2\n"));
   daemon.start();
 
   // 4 events x 3 endpoints: 12 deliveries, each endpoint allowing 4 at once.
@@ -117,25 +149,11 @@ TEST_CASE("isolation: a target left out of claims costs no claim when nothing el
   ep.extra = "    max_in_flight: 1\n";
   // 16 deliveries in memory at most, 4 per endpoint: claims of at most 4, the endpoint left
   // out of claims while it holds 2 or more.
-  std::string yaml = f.yaml({ep});
-  const std::string grace = "  shutdown_grace: 5s\n";
-  REQUIRE(yaml.find(grace) != std::string::npos);
-  yaml.insert(yaml.find(grace) + grace.size(), "  memory_queue: 16\n");
-  Daemon daemon(yaml);
+  Daemon daemon(with_delivery_setting(f.yaml({ep}), "  memory_queue: 16\n"));
   daemon.start();
 
   constexpr int kEvents = 120;
-  std::string batch = R"({"events":[)";
-  for (int i = 0; i < kEvents; ++i) {
-    batch += (i == 0 ? "" : ",");
-    batch += R"({"type":"one.x","data":{"n":)" + std::to_string(i) + "}}";
-  }
-  batch += "]}";
-  auto answer = daemon.request("POST", "/v1/events/batch", batch);
-  REQUIRE(answer.ok());
-  REQUIRE(answer->status == 202);
-  const auto data = parse_json(answer->body).at("data").as_array();
-  REQUIRE(data.size() == kEvents);
+  const auto data = submit_batch(daemon, "one.x", kEvents);
   REQUIRE(f.receiver().wait_for_requests(kEvents, 30s));
   wait_for_delivery_state(daemon, std::string(data.back().at("id").as_string()), "delivered");
 
@@ -155,42 +173,18 @@ TEST_CASE("isolation: a target left out of claims costs no claim when nothing el
 
 TEST_CASE("isolation: work stored for another target is claimed while one is left out",
           "[delivery][isolation]") {
-  Fixture f;
-  BlackHole dead;  // accepts TCP, never answers: the dead endpoint keeps holding its share
-  EndpointYaml dead_ep = endpoint(
-      "ep_dead", "https://localhost:" + std::to_string(dead.port()) + "/hooks", "[\"dead.*\"]");
-  dead_ep.extra =
-      "    connect_timeout: 1s\n    max_in_flight: 2\n"
-      "    retry: {max_attempts: 20, initial_delay: 2s, max_delay: 2s}\n";
-  const EndpointYaml ok_ep = endpoint("ep_ok", f.receiver_url("/ok"), "[\"ok.*\"]");
-  std::string yaml = f.yaml({dead_ep, ok_ep});
-  const std::string grace = "  shutdown_grace: 5s\n";
-  REQUIRE(yaml.find(grace) != std::string::npos);
-  yaml.insert(yaml.find(grace) + grace.size(), "  memory_queue: 16\n");
-  Daemon daemon(yaml);
-  daemon.start();
+  DeadAndHealthy setup;
+  Daemon& daemon = setup.daemon;
 
-  auto submit_batch = [&](const std::string& type, int n) {
-    std::string batch = R"({"events":[)";
-    for (int i = 0; i < n; ++i) {
-      batch += (i == 0 ? "" : ",");
-      batch += R"({"type":")" + type + R"(","data":{"n":)" + std::to_string(i) + "}}";
-    }
-    batch += "]}";
-    auto answer = daemon.request("POST", "/v1/events/batch", batch);
-    REQUIRE(answer.ok());
-    REQUIRE(answer->status == 202);
-    return parse_json(answer->body).at("data").as_array();
-  };
   // The dead endpoint's backlog waits in the store; a claim leaving it out finds nothing.
-  submit_batch("dead.x", 20);
+  submit_batch(daemon, "dead.x", 20);
   REQUIRE(daemon.wait_for_log("left_out=1 claimed=0", 20s));
   // Now more than a share for the healthy endpoint: most of it is stored, and claimed.
-  const auto ok_events = submit_batch("ok.x", 40);
+  const auto ok_events = submit_batch(daemon, "ok.x", 40);
   for (const auto& item : ok_events) {
     wait_for_delivery_state(daemon, std::string(item.at("id").as_string()), "delivered", 20s);
   }
-  CHECK(f.receiver().request_count() == 40);
+  CHECK(setup.f.receiver().request_count() == 40);
 }
 
 }  // namespace
