@@ -543,9 +543,10 @@ struct Dispatcher::Impl {
       if (n >= share() / 2) exclude.push_back(bucket);
     }
     cold = false;
-    if (dry_known && std::all_of(dry_except.begin(), dry_except.end(), [&](const auto& b) {
-          return held.contains(b) && held.at(b) >= share() / 2;
-        })) {
+    // Nothing to find when this claim leaves out every target the last empty one left out.
+    const auto left_out_then = [&](const std::string& b) { return dry_except.contains(b); };
+    if (dry_known && static_cast<std::size_t>(std::count_if(exclude.begin(), exclude.end(),
+                                                            left_out_then)) == dry_except.size()) {
       // Claimed for again when a target left out drains (unhold).
       excluded.insert(exclude.begin(), exclude.end());
       logger().debug("claim not made: no stored work outside the {} targets left out",
