@@ -153,8 +153,9 @@ void SqliteStore::close() {
 }
 
 StoreStats SqliteStore::stats() const {
-  return StoreStats{write_transactions_.load(), write_commands_.load(), largest_batch_.load(),
-                    relaxed_transactions_.load(), wal_syncs_.load()};
+  return StoreStats{write_transactions_.load(), write_commands_.load(),
+                    largest_batch_.load(),      relaxed_transactions_.load(),
+                    wal_syncs_.load(),          store_thread_syncs_.load()};
 }
 
 namespace {
@@ -209,6 +210,7 @@ void SqliteStore::run_thread() {
     if (batch.size() > largest_batch_.load()) largest_batch_ = batch.size();
     execute(batch);
     batch.clear();
+    help_syncers();
   }
 }
 
@@ -303,52 +305,79 @@ void SqliteStore::after_commit(std::vector<std::unique_ptr<Command>>& batch, boo
   }
   if (queued) {
     batch.clear();
-    sync_cv_.notify_one();
+    // With nothing else to run, the store thread syncs and finishes this itself (run_thread).
+    if (!store_idle()) sync_cv_.notify_one();
   } else {
     finish(batch);
   }
 }
 
+SqliteStore::SyncStep SqliteStore::sync_step(std::unique_lock<std::mutex>& lock, bool may_sync) {
+  // The completions of what is on disk (or needs no sync), in commit order, by one thread
+  // at a time.
+  if (!finishing_) {
+    std::vector<Committed> done;
+    while (!sync_queue_.empty() &&
+           (!sync_queue_.front().durable || sync_queue_.front().seq <= synced_seq_)) {
+      done.push_back(std::move(sync_queue_.front()));
+      sync_queue_.pop_front();
+    }
+    if (!done.empty()) {
+      finishing_ = true;
+      lock.unlock();
+      for (auto& committed : done) finish(committed.batch);
+      done.clear();
+      lock.lock();
+      finishing_ = false;
+      // The caller comes back for what became ready meanwhile; a closing store's syncers wait
+      // for the queue to empty.
+      if (sync_stopping_) sync_cv_.notify_all();
+      return SyncStep::kFinished;
+    }
+  }
+  // One fdatasync for every transaction committed since the last one started.
+  if (may_sync && durable_seq_ > sync_started_seq_ && syncs_running_ < kSyncers) {
+    const std::uint64_t covers = committed_seq_;
+    sync_started_seq_ = covers;
+    ++syncs_running_;
+    if (wal_fd_ < 0) open_wal();
+    lock.unlock();
+    sync_wal();
+    lock.lock();
+    --syncs_running_;
+    synced_seq_ = std::max(synced_seq_, covers);
+    return SyncStep::kSynced;
+  }
+  return SyncStep::kNone;
+}
+
 void SqliteStore::run_syncer() {
-  std::vector<Committed> done;
   std::unique_lock lock(sync_mu_);
   for (;;) {
-    // The completions of what is on disk (or needs no sync), in commit order, by one
-    // syncer at a time.
-    if (!finishing_) {
-      while (!sync_queue_.empty() &&
-             (!sync_queue_.front().durable || sync_queue_.front().seq <= synced_seq_)) {
-        done.push_back(std::move(sync_queue_.front()));
-        sync_queue_.pop_front();
-      }
-      if (!done.empty()) {
-        finishing_ = true;
-        lock.unlock();
-        for (auto& committed : done) finish(committed.batch);
-        done.clear();
-        lock.lock();
-        finishing_ = false;
-        sync_cv_.notify_all();
-        continue;
-      }
-    }
-    // One fdatasync for every transaction committed since the last one started.
-    if (durable_seq_ > sync_started_seq_ && syncs_running_ < kSyncers) {
-      const std::uint64_t covers = committed_seq_;
-      sync_started_seq_ = covers;
-      ++syncs_running_;
-      if (wal_fd_ < 0) open_wal();
-      lock.unlock();
-      sync_wal();
-      lock.lock();
-      --syncs_running_;
-      synced_seq_ = std::max(synced_seq_, covers);
-      continue;
-    }
+    if (sync_step(lock, true) != SyncStep::kNone) continue;
     // Everything committed is finished. (Only finishing empties the queue, and it wakes the
     // other syncer when it is done, as close() does when it sets sync_stopping_.)
     if (sync_stopping_ && sync_queue_.empty()) return;
     sync_cv_.wait(lock);
+  }
+}
+
+bool SqliteStore::store_idle() {
+  std::lock_guard lock(mu_);
+  return queue_.empty();
+}
+
+void SqliteStore::help_syncers() {
+  std::unique_lock lock(sync_mu_);
+  for (;;) {
+    // Lock order: sync_mu_, then mu_.
+    const bool idle = store_idle();
+    const SyncStep step = sync_step(lock, idle);
+    if (step == SyncStep::kSynced) ++store_thread_syncs_;
+    if (step != SyncStep::kNone) continue;
+    // A command came: a syncer takes the sync after_commit left to this thread.
+    if (durable_seq_ > sync_started_seq_ && syncs_running_ < kSyncers) sync_cv_.notify_one();
+    return;
   }
 }
 

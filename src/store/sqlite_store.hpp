@@ -25,17 +25,20 @@ struct StoreStats {
   std::uint64_t largest_batch = 0;       // most commands taken from the queue at once
   // Write transactions of bookkeeping alone, committed without an fsync (with fsync on).
   std::uint64_t relaxed_transactions = 0;
-  std::uint64_t wal_syncs = 0;  // fdatasync calls of the WAL by the syncer threads
+  std::uint64_t wal_syncs = 0;           // fdatasync calls of the WAL
+  std::uint64_t store_thread_syncs = 0;  // those the store thread made (help_syncers)
 };
 
 // One store thread owns the one connection. Public methods queue a command and return;
 // the thread takes everything queued and runs it in one transaction (group commit), each
 // write command inside its own SAVEPOINT so that one failing command does not undo the
 // others. Completions go through the Poster after COMMIT returned and, with fsync on, after
-// a syncer thread's fdatasync of the WAL for a transaction that must be durable: COMMIT
-// itself does not wait for the disk (synchronous = NORMAL), so the store thread runs the next
-// transaction while the previous one is being synced, and a second syncer can start the next
-// sync while the first is in one. Completions keep the commit order.
+// an fdatasync of the WAL for a transaction that must be durable: COMMIT itself does not
+// wait for the disk (synchronous = NORMAL). While commands are queued, a syncer thread makes
+// that fdatasync and the store thread runs the next transaction meanwhile (a second syncer
+// can start the next sync while the first is in one); with nothing queued, the store thread
+// makes it itself, which spares a thread handoff on the way to the acknowledgement.
+// Completions keep the commit order.
 //
 // Thread-safe. REQUIRES: recover() and close() are not called from a completion that runs
 // on the store or a syncer thread (an inline Poster); both wait for those threads.
@@ -166,6 +169,16 @@ class SqliteStore final : public Store {
   // its completions run), or runs its completions now when nothing waits for a sync.
   void after_commit(std::vector<std::unique_ptr<Command>>& batch, bool durable);
   void run_syncer();
+  // One step of a syncer under sync_mu_ (held on entry and return): runs the completions of
+  // what is synced or needs no sync, or (with may_sync) one fdatasync; kNone when neither is
+  // to be done.
+  enum class SyncStep { kNone, kFinished, kSynced };
+  SyncStep sync_step(std::unique_lock<std::mutex>& lock, bool may_sync);
+  bool store_idle();  // no command is queued for the store thread
+  // The store thread, after each batch: runs the completions that are ready and, with no
+  // command queued, makes the fdatasync a durable commit waits for. With commands queued it
+  // leaves that to a syncer (and wakes one).
+  void help_syncers();
   // Opens the WAL for the syncers and syncs its directory (under sync_mu_, before the first
   // sync). A failure here or in sync_wal() (fdatasync of the WAL) ends the process: whether
   // acknowledged-to-be writes reached the disk cannot be known.
@@ -196,6 +209,7 @@ class SqliteStore final : public Store {
   std::atomic<std::uint64_t> largest_batch_{0};
   std::atomic<std::uint64_t> relaxed_transactions_{0};
   std::atomic<std::uint64_t> wal_syncs_{0};
+  std::atomic<std::uint64_t> store_thread_syncs_{0};
   bool fsync_ = true;  // SqliteOptions::fsync (off for ":memory:")
 
   // The syncers: committed batches in commit order, each with whether it needs the WAL

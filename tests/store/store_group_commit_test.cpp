@@ -230,3 +230,14 @@ TEST_CASE("store: with fsync off nothing is synced", "[store][group-commit]") {
   CHECK(store->stats().write_transactions == 1);
   CHECK(store->stats().wal_syncs == 0);
 }
+
+TEST_CASE("store: with nothing else queued, the store thread syncs a durable commit itself",
+          "[store][group-commit]") {
+  TempDir dir;
+  auto store = open_store(dir.file("k.db"), /*fsync=*/true);
+  // One append at a time: when each commits, nothing else is queued.
+  for (int i = 0; i < 5; ++i) REQUIRE(append(*store, {numbered_event("i", i)}).ok());
+  const StoreStats stats = store->stats();
+  CHECK(stats.wal_syncs >= 5);
+  CHECK(stats.store_thread_syncs == stats.wal_syncs);
+}
