@@ -303,10 +303,9 @@ void SqliteStore::after_commit(std::vector<std::unique_ptr<Command>>& batch, boo
       queued = true;
     }
   }
+  // The store thread syncs and finishes this itself, or wakes a syncer (help_syncers).
   if (queued) {
     batch.clear();
-    // With nothing else to run, the store thread syncs and finishes this itself (run_thread).
-    if (!store_idle()) sync_cv_.notify_one();
   } else {
     finish(batch);
   }
@@ -362,20 +361,20 @@ void SqliteStore::run_syncer() {
   }
 }
 
-bool SqliteStore::store_idle() {
+bool SqliteStore::no_bookkeeping_queued() {
   std::lock_guard lock(mu_);
-  return queue_.empty();
+  return queue_.size() == urgent_;
 }
 
 void SqliteStore::help_syncers() {
   std::unique_lock lock(sync_mu_);
   for (;;) {
     // Lock order: sync_mu_, then mu_.
-    const bool idle = store_idle();
-    const SyncStep step = sync_step(lock, idle);
+    const bool may_sync = no_bookkeeping_queued();
+    const SyncStep step = sync_step(lock, may_sync);
     if (step == SyncStep::kSynced) ++store_thread_syncs_;
     if (step != SyncStep::kNone) continue;
-    // A command came: a syncer takes the sync after_commit left to this thread.
+    // Bookkeeping is queued: it runs now, and a syncer makes the fdatasync meanwhile.
     if (durable_seq_ > sync_started_seq_ && syncs_running_ < kSyncers) sync_cv_.notify_one();
     return;
   }

@@ -34,11 +34,11 @@ struct StoreStats {
 // write command inside its own SAVEPOINT so that one failing command does not undo the
 // others. Completions go through the Poster after COMMIT returned and, with fsync on, after
 // an fdatasync of the WAL for a transaction that must be durable: COMMIT itself does not
-// wait for the disk (synchronous = NORMAL). While commands are queued, a syncer thread makes
-// that fdatasync and the store thread runs the next transaction meanwhile (a second syncer
-// can start the next sync while the first is in one); with nothing queued, the store thread
-// makes it itself, which spares a thread handoff on the way to the acknowledgement.
-// Completions keep the commit order.
+// wait for the disk (synchronous = NORMAL). The store thread makes that fdatasync itself
+// after the commit, which spares a thread handoff on the way to the acknowledgement, unless
+// the dispatcher's bookkeeping (claims, attempt results) is queued: a syncer thread then
+// makes it while the store thread runs that (a second syncer can start the next sync while
+// the first is in one). Completions keep the commit order.
 //
 // Thread-safe. REQUIRES: recover() and close() are not called from a completion that runs
 // on the store or a syncer thread (an inline Poster); both wait for those threads.
@@ -174,10 +174,12 @@ class SqliteStore final : public Store {
   // to be done.
   enum class SyncStep { kNone, kFinished, kSynced };
   SyncStep sync_step(std::unique_lock<std::mutex>& lock, bool may_sync);
-  bool store_idle();  // no command is queued for the store thread
-  // The store thread, after each batch: runs the completions that are ready and, with no
-  // command queued, makes the fdatasync a durable commit waits for. With commands queued it
-  // leaves that to a syncer (and wakes one).
+  // No claim, attempt result or other bookkeeping is queued for the store thread (urgent
+  // commands may be).
+  bool no_bookkeeping_queued();
+  // The store thread, after each batch: runs the completions that are ready and makes the
+  // fdatasync a durable commit waits for, unless bookkeeping is queued; that runs first, and
+  // a syncer (woken here) makes the fdatasync meanwhile.
   void help_syncers();
   // Opens the WAL for the syncers and syncs its directory (under sync_mu_, before the first
   // sync). A failure here or in sync_wal() (fdatasync of the WAL) ends the process: whether

@@ -241,3 +241,69 @@ TEST_CASE("store: with nothing else queued, the store thread syncs a durable com
   CHECK(stats.wal_syncs >= 5);
   CHECK(stats.store_thread_syncs == stats.wal_syncs);
 }
+
+namespace {
+
+// A clock whose readings run queued hooks, one per reading, on the thread that reads it: the
+// store thread, inside a command's body. Lets a test act while a batch runs.
+class HookedClock final : public Clock {
+ public:
+  void then(std::function<void()> hook) {
+    std::lock_guard lock(mu_);
+    hooks_.push_back(std::move(hook));
+  }
+  TimeMs now_ms() const override {
+    std::function<void()> hook;
+    {
+      std::lock_guard lock(mu_);
+      if (!hooks_.empty()) {
+        hook = std::move(hooks_.front());
+        hooks_.erase(hooks_.begin());
+      }
+    }
+    if (hook) hook();
+    return 5000;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  mutable std::vector<std::function<void()>> hooks_;
+};
+
+}  // namespace
+
+TEST_CASE("store: with bookkeeping queued behind a durable commit, a syncer makes its fdatasync",
+          "[store][group-commit]") {
+  TempDir dir;
+  HookedClock clock;
+  auto store =
+      open_sqlite_store(SqliteOptions{dir.file("k.db"), true, test_key()}, inline_poster(), clock);
+  const StoreStats before = store->stats();
+  std::promise<bool> appended;
+  std::promise<bool> synced_meanwhile;
+  // The second cancel's body holds the store thread until the append's batch is synced: only
+  // a syncer can make that fdatasync meanwhile.
+  clock.then([&] { store->cancel_deliveries({"dlv_second"}); });
+  clock.then([&] {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (store->stats().wal_syncs == before.wal_syncs &&
+           std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    synced_meanwhile.set_value(store->stats().wal_syncs > before.wal_syncs);
+  });
+  {
+    // One batch: the append, then bookkeeping whose body queues more bookkeeping.
+    StoreThreadGate gate(*store);
+    store->append_events({numbered_event("k", 1)},
+                         [&](Result<std::vector<AppendResult>> r) { appended.set_value(r.ok()); });
+    store->cancel_deliveries({"dlv_first"});
+  }
+  auto done = appended.get_future();
+  REQUIRE(done.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
+  CHECK(done.get());
+  auto synced = synced_meanwhile.get_future();
+  REQUIRE(synced.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
+  CHECK(synced.get());
+  CHECK(store->stats().store_thread_syncs == before.store_thread_syncs);
+}
