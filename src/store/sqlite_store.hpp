@@ -3,6 +3,7 @@
 // The SQLite implementation of Store (private: the daemon uses open_sqlite_store()).
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -34,11 +35,12 @@ struct StoreStats {
 // write command inside its own SAVEPOINT so that one failing command does not undo the
 // others. Completions go through the Poster after COMMIT returned and, with fsync on, after
 // an fdatasync of the WAL for a transaction that must be durable: COMMIT itself does not
-// wait for the disk (synchronous = NORMAL). The store thread makes that fdatasync itself
-// after the commit, which spares a thread handoff on the way to the acknowledgement, unless
-// the dispatcher's bookkeeping (claims, attempt results) is queued: a syncer thread then
-// makes it while the store thread runs that (a second syncer can start the next sync while
-// the first is in one). Completions keep the commit order.
+// wait for the disk (synchronous = NORMAL). While the dispatcher is quiet the store thread
+// makes that fdatasync itself after the commit, which spares a thread handoff on the way to
+// the acknowledgement; while it is at work (its bookkeeping, claims and attempt results, is
+// queued or ran within kDispatcherQuiet) a syncer thread makes it and the store thread goes
+// on with that work (a second syncer can start the next sync while the first is in one).
+// Completions keep the commit order.
 //
 // Thread-safe. REQUIRES: recover() and close() are not called from a completion that runs
 // on the store or a syncer thread (an inline Poster); both wait for those threads.
@@ -178,8 +180,8 @@ class SqliteStore final : public Store {
   // commands may be).
   bool no_bookkeeping_queued();
   // The store thread, after each batch: runs the completions that are ready and makes the
-  // fdatasync a durable commit waits for, unless bookkeeping is queued; that runs first, and
-  // a syncer (woken here) makes the fdatasync meanwhile.
+  // fdatasync a durable commit waits for, unless the dispatcher is at work (see the class
+  // comment); a syncer, woken here, makes it then.
   void help_syncers();
   // Opens the WAL for the syncers and syncs its directory (under sync_mu_, before the first
   // sync). A failure here or in sync_wal() (fdatasync of the WAL) ends the process: whether
@@ -212,6 +214,10 @@ class SqliteStore final : public Store {
   std::atomic<std::uint64_t> relaxed_transactions_{0};
   std::atomic<std::uint64_t> wal_syncs_{0};
   std::atomic<std::uint64_t> store_thread_syncs_{0};
+  // Store thread only: when a batch last held bookkeeping. The store thread leaves syncs to
+  // the syncers while the dispatcher has been at work within kDispatcherQuiet.
+  std::chrono::steady_clock::time_point last_bookkeeping_{};
+  static constexpr std::chrono::milliseconds kDispatcherQuiet{100};
   bool fsync_ = true;  // SqliteOptions::fsync (off for ":memory:")
 
   // The syncers: committed batches in commit order, each with whether it needs the WAL

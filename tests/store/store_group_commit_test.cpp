@@ -231,7 +231,7 @@ TEST_CASE("store: with fsync off nothing is synced", "[store][group-commit]") {
   CHECK(store->stats().wal_syncs == 0);
 }
 
-TEST_CASE("store: with nothing else queued, the store thread syncs a durable commit itself",
+TEST_CASE("store: with the dispatcher quiet, the store thread syncs a durable commit itself",
           "[store][group-commit]") {
   TempDir dir;
   auto store = open_store(dir.file("k.db"), /*fsync=*/true);
@@ -281,9 +281,10 @@ TEST_CASE("store: with bookkeeping queued behind a durable commit, a syncer make
   const StoreStats before = store->stats();
   std::promise<bool> appended;
   std::promise<bool> synced_meanwhile;
-  // The second cancel's body holds the store thread until the append's batch is synced: only
-  // a syncer can make that fdatasync meanwhile.
-  clock.then([&] { store->cancel_deliveries({"dlv_second"}); });
+  // The batch is an append and a read whose body reads the clock: it queues bookkeeping (no
+  // bookkeeping has run yet). That bookkeeping's body then holds the store thread until the
+  // append's batch is synced: only a syncer can make that fdatasync meanwhile.
+  clock.then([&] { store->cancel_deliveries({"dlv_queued"}); });
   clock.then([&] {
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     while (store->stats().wal_syncs == before.wal_syncs &&
@@ -293,11 +294,10 @@ TEST_CASE("store: with bookkeeping queued behind a durable commit, a syncer make
     synced_meanwhile.set_value(store->stats().wal_syncs > before.wal_syncs);
   });
   {
-    // One batch: the append, then bookkeeping whose body queues more bookkeeping.
     StoreThreadGate gate(*store);
     store->append_events({numbered_event("k", 1)},
                          [&](Result<std::vector<AppendResult>> r) { appended.set_value(r.ok()); });
-    store->cancel_deliveries({"dlv_first"});
+    store->signing_keys([](auto) {});
   }
   auto done = appended.get_future();
   REQUIRE(done.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
@@ -306,4 +306,27 @@ TEST_CASE("store: with bookkeeping queued behind a durable commit, a syncer make
   REQUIRE(synced.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
   CHECK(synced.get());
   CHECK(store->stats().store_thread_syncs == before.store_thread_syncs);
+}
+
+TEST_CASE("store: right after bookkeeping ran, a syncer makes a durable commit's fdatasync",
+          "[store][group-commit]") {
+  TempDir dir;
+  HookedClock clock;
+  auto store =
+      open_sqlite_store(SqliteOptions{dir.file("k.db"), true, test_key()}, inline_poster(), clock);
+  const StoreStats before = store->stats();
+  std::promise<bool> appended;
+  // The bookkeeping's body queues the append: the next batch, committed a moment after the
+  // dispatcher's work, with nothing queued behind it.
+  clock.then([&] {
+    store->append_events({numbered_event("w", 1)},
+                         [&](Result<std::vector<AppendResult>> r) { appended.set_value(r.ok()); });
+  });
+  store->cancel_deliveries({"dlv_first"});
+  auto done = appended.get_future();
+  REQUIRE(done.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
+  CHECK(done.get());
+  const StoreStats after = store->stats();
+  CHECK(after.wal_syncs > before.wal_syncs);
+  CHECK(after.store_thread_syncs == before.store_thread_syncs);
 }
