@@ -272,61 +272,64 @@ class HookedClock final : public Clock {
 
 }  // namespace
 
-TEST_CASE("store: with bookkeeping queued behind a durable commit, a syncer makes its fdatasync",
-          "[store][group-commit]") {
+// A store on a HookedClock, and an append whose acknowledgement a test can wait for.
+struct HookedStore {
   TempDir dir;
   HookedClock clock;
-  auto store =
+  std::unique_ptr<SqliteStore> store =
       open_sqlite_store(SqliteOptions{dir.file("k.db"), true, test_key()}, inline_poster(), clock);
   const StoreStats before = store->stats();
   std::promise<bool> appended;
+
+  void append(const std::string& tag) {
+    store->append_events({numbered_event(tag, 1)}, [this](Result<std::vector<AppendResult>> r) {
+      appended.set_value(r.ok());
+    });
+  }
+  bool acknowledged() {
+    auto done = appended.get_future();
+    REQUIRE(done.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
+    return done.get();
+  }
+};
+
+TEST_CASE("store: with bookkeeping queued behind a durable commit, a syncer makes its fdatasync",
+          "[store][group-commit]") {
+  HookedStore h;
   std::promise<bool> synced_meanwhile;
   // The batch is an append and a read whose body reads the clock: it queues bookkeeping (no
   // bookkeeping has run yet). That bookkeeping's body then holds the store thread until the
   // append's batch is synced: only a syncer can make that fdatasync meanwhile.
-  clock.then([&] { store->cancel_deliveries({"dlv_queued"}); });
-  clock.then([&] {
+  h.clock.then([&] { h.store->cancel_deliveries({"dlv_queued"}); });
+  h.clock.then([&] {
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (store->stats().wal_syncs == before.wal_syncs &&
+    while (h.store->stats().wal_syncs == h.before.wal_syncs &&
            std::chrono::steady_clock::now() < until) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
-    synced_meanwhile.set_value(store->stats().wal_syncs > before.wal_syncs);
+    synced_meanwhile.set_value(h.store->stats().wal_syncs > h.before.wal_syncs);
   });
   {
-    StoreThreadGate gate(*store);
-    store->append_events({numbered_event("k", 1)},
-                         [&](Result<std::vector<AppendResult>> r) { appended.set_value(r.ok()); });
-    store->signing_keys([](auto) {});
+    StoreThreadGate gate(*h.store);
+    h.append("k");
+    h.store->signing_keys([](auto) {});
   }
-  auto done = appended.get_future();
-  REQUIRE(done.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
-  CHECK(done.get());
+  CHECK(h.acknowledged());
   auto synced = synced_meanwhile.get_future();
   REQUIRE(synced.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
   CHECK(synced.get());
-  CHECK(store->stats().store_thread_syncs == before.store_thread_syncs);
+  CHECK(h.store->stats().store_thread_syncs == h.before.store_thread_syncs);
 }
 
 TEST_CASE("store: right after bookkeeping ran, a syncer makes a durable commit's fdatasync",
           "[store][group-commit]") {
-  TempDir dir;
-  HookedClock clock;
-  auto store =
-      open_sqlite_store(SqliteOptions{dir.file("k.db"), true, test_key()}, inline_poster(), clock);
-  const StoreStats before = store->stats();
-  std::promise<bool> appended;
+  HookedStore h;
   // The bookkeeping's body queues the append: the next batch, committed a moment after the
   // dispatcher's work, with nothing queued behind it.
-  clock.then([&] {
-    store->append_events({numbered_event("w", 1)},
-                         [&](Result<std::vector<AppendResult>> r) { appended.set_value(r.ok()); });
-  });
-  store->cancel_deliveries({"dlv_first"});
-  auto done = appended.get_future();
-  REQUIRE(done.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
-  CHECK(done.get());
-  const StoreStats after = store->stats();
-  CHECK(after.wal_syncs > before.wal_syncs);
-  CHECK(after.store_thread_syncs == before.store_thread_syncs);
+  h.clock.then([&] { h.append("w"); });
+  h.store->cancel_deliveries({"dlv_first"});
+  CHECK(h.acknowledged());
+  const StoreStats after = h.store->stats();
+  CHECK(after.wal_syncs > h.before.wal_syncs);
+  CHECK(after.store_thread_syncs == h.before.store_thread_syncs);
 }
