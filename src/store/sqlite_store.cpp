@@ -357,8 +357,9 @@ void SqliteStore::run_syncer() {
   std::unique_lock lock(sync_mu_);
   for (;;) {
     if (sync_step(lock, true) != SyncStep::kNone) continue;
-    // Everything committed is finished. (Only finishing empties the queue, and it wakes the
-    // other syncer when it is done, as close() does when it sets sync_stopping_.)
+    // Everything committed is finished. (Only finishing empties the queue; while the store
+    // closes, the thread that finishes wakes the waiting syncers, as close() does when it
+    // sets sync_stopping_.)
     if (sync_stopping_ && sync_queue_.empty()) return;
     sync_cv_.wait(lock);
   }
