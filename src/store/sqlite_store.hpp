@@ -167,8 +167,9 @@ class SqliteStore final : public Store {
   bool run_one(Command& command);
   // Runs the completions of a batch (through the Poster).
   void finish(std::vector<std::unique_ptr<Command>>& batch);
-  // Hands a committed batch to the syncers (durable: its WAL frames must reach the disk before
-  // its completions run), or runs its completions now when nothing waits for a sync.
+  // Queues a committed batch for a sync (durable: its WAL frames must reach the disk before its
+  // completions run; help_syncers or a syncer makes it), or runs its completions now when
+  // nothing waits for a sync.
   void after_commit(std::vector<std::unique_ptr<Command>>& batch, bool durable);
   void run_syncer();
   // One step of a syncer under sync_mu_ (held on entry and return): runs the completions of
@@ -220,10 +221,11 @@ class SqliteStore final : public Store {
   static constexpr std::chrono::milliseconds kDispatcherQuiet{100};
   bool fsync_ = true;  // SqliteOptions::fsync (off for ":memory:")
 
-  // The syncers: committed batches in commit order, each with whether it needs the WAL
-  // synced. A batch stays queued until its completions run. Up to kSyncers fdatasync calls
-  // run at once: a transaction committed while one runs starts the next at once instead of
-  // waiting for it to end. An fdatasync covers every batch committed before it started.
+  // Syncing, by the store thread (help_syncers) or the syncer threads: committed batches in
+  // commit order, each with whether it needs the WAL synced. A batch stays queued until its
+  // completions run. Up to kSyncers fdatasync calls run at once: a transaction committed while one
+  // runs starts the next at once instead of waiting for it to end. An fdatasync covers every batch
+  // committed before it started.
   static constexpr int kSyncers = 2;
   struct Committed {
     std::vector<std::unique_ptr<Command>> batch;
@@ -238,7 +240,7 @@ class SqliteStore final : public Store {
   std::uint64_t sync_started_seq_ = 0;  // guarded by sync_mu_: covered by a started sync
   std::uint64_t synced_seq_ = 0;        // guarded by sync_mu_: covered by a finished sync
   int syncs_running_ = 0;               // guarded by sync_mu_
-  bool finishing_ = false;              // guarded by sync_mu_: a syncer runs completions
+  bool finishing_ = false;              // guarded by sync_mu_: a thread runs completions
   bool sync_stopping_ = false;          // guarded by sync_mu_
   std::vector<std::thread> syncers_;
   std::string wal_path_;
