@@ -212,6 +212,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void start() {
     server_->sessions[serial_] = weak_from_this();
     server_->arm_sweep();
+    // write() writes without waiting (would_block when the socket is full). Asio's
+    // asynchronous operations are unaffected.
+    beast::error_code ignored;
+    socket_.non_blocking(true, ignored);
     do_read_header();
   }
 
@@ -349,9 +353,18 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!keep_alive) out->append("Connection: close\r\n");
     out->append("Content-Length: ").append(std::to_string(res.body.size())).append("\r\n\r\n");
     out->append(res.body);
+    // Written at once as far as the socket takes it (an answer to a submission always fits),
+    // which saves a turn of the io queue per request; the rest, if any, asynchronously.
+    beast::error_code ec;
+    const std::size_t written = socket_.write_some(asio::buffer(*out), ec);
+    if (ec && ec != asio::error::would_block) return close();
+    if (written == out->size()) {
+      if (!keep_alive) return close();
+      return do_read_header();
+    }
     deadline_ = SteadyClock::now() + server_->options.request_timeout;
     asio::async_write(
-        socket_, asio::buffer(*out),
+        socket_, asio::buffer(*out) + written,
         [self = shared_from_this(), out, keep_alive](beast::error_code ec, std::size_t) {
           if (ec || !keep_alive) return self->close();
           self->do_read_header();

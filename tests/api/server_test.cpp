@@ -7,6 +7,7 @@
 #include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "server_fixture.hpp"
@@ -110,6 +111,31 @@ TEST_CASE("api server: answers carry status line, headers and length, and keep-a
         "HTTP/1.1 405 Method Not Allowed\r\nServer: korehookd\r\n"
         "Content-Type: application/json\r\nCache-Control: no-store\r\nAllow: GET\r\n"
         "Connection: close\r\nContent-Length: 9\r\n\r\n{\"k\":\"v\"}");
+}
+
+TEST_CASE("api server: an answer larger than the socket takes at once arrives whole", "[api]") {
+  // The answer is written at once as far as the socket takes it and the rest asynchronously:
+  // 4 MiB is many times what a Unix socket buffers, and the client reads only after a pause.
+  std::string big(std::size_t{4} << 20, '\0');
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + i % 23);
+  ServerFixture server({}, [&big](Request req, Respond respond) {
+    respond(ok_response(req.target == "/big" ? big : std::string(R"({"small":true})")));
+  });
+  RawConnection c(server.socket_path());
+  REQUIRE(c.connected());
+  REQUIRE(
+      c.send("GET /big HTTP/1.1\r\nhost: k\r\n\r\n"
+             "GET /small HTTP/1.1\r\nhost: k\r\nconnection: close\r\n\r\n"));
+  std::this_thread::sleep_for(100ms);
+  const std::string both = c.read_until_close(10s, std::size_t{16} << 20);
+  const std::size_t second = both.find("HTTP/1.1 200", 1);
+  REQUIRE(second != std::string::npos);
+  const std::string first = both.substr(0, second);
+  CHECK(status_of(first) == 200);
+  CHECK_THAT(first, Contains("Content-Length: " + std::to_string(big.size()) + "\r\n"));
+  CHECK(body_of(first).size() == big.size());
+  CHECK(body_of(first) == big);  // every byte, in order: the rest went on where the first stopped
+  CHECK(body_of(both.substr(second)) == R"({"small":true})");
 }
 
 TEST_CASE("api server: oversized and ambiguous requests get JSON errors", "[api][bounds]") {

@@ -46,12 +46,14 @@ class RawConnection {
     return true;
   }
 
-  // Everything the server sends until it closes the connection, `limit` passes, or 1 MiB.
-  std::string read_until_close(std::chrono::milliseconds limit = 5s) {
+  // Everything the server sends until it closes the connection, `limit` passes, or
+  // `max_bytes` (1 MiB unless told) have come.
+  std::string read_until_close(std::chrono::milliseconds limit = 5s,
+                               std::size_t max_bytes = std::size_t{1} << 20) {
     std::string out;
     const auto deadline = std::chrono::steady_clock::now() + limit;
     char buf[4096];
-    while (out.size() < (1u << 20)) {
+    while (out.size() < max_bytes) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) break;
