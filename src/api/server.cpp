@@ -16,10 +16,12 @@
 #include <boost/url/parse.hpp>
 #include <cerrno>
 #include <chrono>
+#include <deque>
 #include <filesystem>
 #include <map>
 #include <optional>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 #include "korehook/api/errors.hpp"
@@ -80,6 +82,11 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   // and write, cost a timerfd_settime call per request or two.
   asio::steady_timer sweep_timer;
   bool sweeping = false;
+  // Body bytes of the requests admitted and not answered yet (options.max_inflight_bytes),
+  // and the sessions whose request waits for room, in arrival order. A parked request's body
+  // stays in the socket, so memory is bounded whatever the number of clients.
+  std::size_t inflight_bytes = 0;
+  std::deque<std::shared_ptr<Session>> parked;
 
   Impl(asio::io_context& io, ServerOptions options, Handler handler)
       : io(io),
@@ -89,6 +96,12 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         sweep_timer(io) {}
 
   void do_accept();
+  // Counts `bytes` in when they fit (or nothing else is in flight: any one request is let
+  // in); false when the request must wait.
+  bool admit(std::size_t bytes);
+  // An admitted request was answered (or its session ended): resumes the parked requests
+  // that now fit, in order, each from the io queue.
+  void release(std::size_t bytes);
   // Closes the session that has waited longest for a header; false when none is waiting.
   bool evict_oldest_waiting();
   // Arms the sweep when a session exists and it is not armed; it stops when none is left.
@@ -204,6 +217,7 @@ class Session : public std::enable_shared_from_this<Session> {
     buffer_.reserve(kReadBufferBytes);
   }
   ~Session() {
+    if (admitted_bytes_ > 0) server_->release(admitted_bytes_);
     if (evicted_) --server_->evicting;
     server_->waiting.erase(serial_);
     server_->sessions.erase(serial_);
@@ -228,6 +242,14 @@ class Session : public std::enable_shared_from_this<Session> {
     beast::error_code ignored;
     socket_.cancel(ignored);
   }
+
+  // Its request was parked and now fits (Impl::release), or the server stops: read the body.
+  void resume() {
+    admitted_bytes_ = wanted_bytes_;
+    deadline_ = SteadyClock::now() + server_->options.request_timeout;
+    read_body();
+  }
+  std::size_t wanted_bytes() const { return wanted_bytes_; }
 
   // Room for a new connection: close this one (waiting for a header). Its pending read ends
   // with operation_aborted and the session goes away.
@@ -267,7 +289,22 @@ class Session : public std::enable_shared_from_this<Session> {
       return write(error_response(400, "bad_request", "Transfer-Encoding must end with chunked"));
     }
     first_request_ = false;
+    // A chunked body's size is known only once read: it counts as the largest allowed.
+    const auto length = parser_->content_length();
+    wanted_bytes_ = length ? static_cast<std::size_t>(*length)
+                           : (parser_->chunked() ? server_->options.max_body_bytes : 0);
+    if (!server_->admit(wanted_bytes_)) {
+      // Waiting here is the server's doing, not the client's: no deadline until resumed.
+      deadline_ = SteadyClock::time_point::max();
+      server_->parked.push_back(shared_from_this());
+      return;
+    }
+    admitted_bytes_ = wanted_bytes_;
     deadline_ = request_started_ + server_->options.request_timeout;
+    read_body();
+  }
+
+  void read_body() {
     http::async_read(
         socket_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
@@ -339,6 +376,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // about as much as the rest of answering a submission. Header names and values come from
   // the handlers (never from the request).
   void write(Response res) {
+    if (admitted_bytes_ > 0) server_->release(std::exchange(admitted_bytes_, 0));
     const bool keep_alive = keep_alive_ && !server_->stopped;
     const auto reason = http::obsolete_reason(static_cast<http::status>(res.status));
     auto out = std::make_shared<std::string>();
@@ -387,6 +425,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool timed_out_ = false;
   bool keep_alive_ = false;
   bool first_request_ = true;
+  std::size_t wanted_bytes_ = 0;    // the current request's body, as counted for admission
+  std::size_t admitted_bytes_ = 0;  // counted in Impl::inflight_bytes until answered
   std::string target_for_log_;
   std::optional<Response> refusal_;  // set: every request gets this answer (403)
   std::uint64_t serial_;
@@ -435,6 +475,27 @@ void Server::Impl::arm_sweep() {
     live.clear();  // before re-arming: a session released here leaves the map
     self->arm_sweep();
   });
+}
+
+bool Server::Impl::admit(std::size_t bytes) {
+  if (bytes == 0) return true;
+  if (inflight_bytes > 0 &&
+      (inflight_bytes + bytes > options.max_inflight_bytes || !parked.empty())) {
+    return false;
+  }
+  inflight_bytes += bytes;
+  return true;
+}
+
+void Server::Impl::release(std::size_t bytes) {
+  inflight_bytes -= std::min(bytes, inflight_bytes);
+  while (!parked.empty()) {
+    const std::size_t wanted = parked.front()->wanted_bytes();
+    if (inflight_bytes > 0 && inflight_bytes + wanted > options.max_inflight_bytes) break;
+    inflight_bytes += wanted;
+    asio::post(io, [session = std::move(parked.front())] { session->resume(); });
+    parked.pop_front();
+  }
 }
 
 bool Server::Impl::evict_oldest_waiting() {
@@ -513,6 +574,12 @@ void Server::start() {
 void Server::stop() {
   if (!impl_ || impl_->stopped) return;
   impl_->stopped = true;
+  // Parked requests are read and handled (the handler refuses what it must while stopping);
+  // the queue also holds the only reference to them.
+  for (auto& session : std::exchange(impl_->parked, {})) {
+    impl_->inflight_bytes += session->wanted_bytes();
+    asio::post(impl_->io, [session] { session->resume(); });
+  }
   beast::error_code ec;
   if (impl_->acceptor.is_open()) {
     impl_->acceptor.close(ec);

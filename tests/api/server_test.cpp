@@ -7,6 +7,7 @@
 #include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -136,6 +137,71 @@ TEST_CASE("api server: an answer larger than the socket takes at once arrives wh
   CHECK(body_of(first).size() == big.size());
   CHECK(body_of(first) == big);  // every byte, in order: the rest went on where the first stopped
   CHECK(body_of(both.substr(second)) == R"({"small":true})");
+}
+
+TEST_CASE("api server: request bodies past max_inflight_bytes wait for answers to make room",
+          "[api][bounds]") {
+  ServerOptions options;
+  options.max_inflight_bytes = 1000;
+  std::mutex mu;
+  std::vector<Respond> held;        // answers to POST /hold, given by the test
+  std::vector<std::size_t> bodies;  // the body size of each /hold request handled
+  std::atomic<int> handled{0};
+  ServerFixture server(options, [&](Request req, Respond respond) {
+    if (req.target == "/hold") {
+      std::lock_guard lock(mu);
+      bodies.push_back(req.body.size());
+      held.push_back(std::move(respond));
+    } else {
+      respond(ok_response(R"({"ok":true})"));
+    }
+    ++handled;
+  });
+  auto wait_for_handled = [&](int n) {
+    for (int i = 0; i < 5000 && handled < n; ++i) std::this_thread::sleep_for(1ms);
+    return handled.load();
+  };
+  auto answer_first_held = [&] {
+    boost::asio::post(server.io(), [&] {
+      std::lock_guard lock(mu);
+      Respond respond = std::move(held.front());
+      held.erase(held.begin());
+      respond(ok_response(R"({"held":true})"));
+    });
+  };
+  const std::string post =
+      "POST /hold HTTP/1.1\r\nhost: k\r\nconnection: close\r\n"
+      "content-type: application/json\r\ncontent-length: 800\r\n\r\n" +
+      std::string(800, 'x');
+
+  RawConnection a(server.socket_path());
+  REQUIRE(a.send(post));
+  REQUIRE(wait_for_handled(1) == 1);
+  // 800 + 800 > 1000: the second body waits. A request without a body never does.
+  RawConnection b(server.socket_path());
+  REQUIRE(b.send(post));
+  CHECK(status_of(server.exchange(get_request())) == 200);
+  std::this_thread::sleep_for(200ms);  // time for b's handler to run, were b let in
+  CHECK(handled == 2);
+
+  answer_first_held();  // a is answered: b's body is read and handled
+  CHECK(status_of(a.read_until_close()) == 200);
+  REQUIRE(wait_for_handled(3) == 3);
+  answer_first_held();
+  CHECK(status_of(b.read_until_close()) == 200);
+  std::lock_guard lock(mu);
+  CHECK(bodies == std::vector<std::size_t>{800, 800});
+}
+
+TEST_CASE("api server: a request larger than max_inflight_bytes alone is let in", "[api][bounds]") {
+  ServerOptions options;
+  options.max_inflight_bytes = 100;
+  ServerFixture server(options);
+  const std::string response = server.exchange(
+      "POST /x HTTP/1.1\r\nhost: k\r\nconnection: close\r\ncontent-type: application/json\r\n"
+      "content-length: 5000\r\n\r\n" +
+      std::string(5000, ' '));
+  CHECK(status_of(response) == 200);
 }
 
 TEST_CASE("api server: oversized and ambiguous requests get JSON errors", "[api][bounds]") {
