@@ -42,6 +42,10 @@ spdlog::logger& logger() { return log::get("api"); }
 // Read buffer reserved per connection (it grows for larger requests, up to the limits).
 constexpr std::size_t kReadBufferBytes = 8 * 1024;
 
+// An admitted request body still arriving after this gives up its share of
+// ServerOptions::max_inflight_bytes until it is complete.
+constexpr auto kSlowBody = std::chrono::seconds(1);
+
 // Fills path and query from the request target; false when the target is not origin-form.
 bool split_target(Request& req) {
   auto parsed = boost::urls::parse_origin_form(req.target);
@@ -236,6 +240,11 @@ class Session : public std::enable_shared_from_this<Session> {
   // From the sweep: past its deadline, the read or write underway is cancelled; it ends with
   // operation_aborted and `timed_out_` tells why.
   void check_deadline(SteadyClock::time_point now) {
+    // A body still arriving after kSlowBody holds no room meanwhile: slow clients must not
+    // keep the others' requests waiting. It is counted again once read (on_read).
+    if (admitted_bytes_ > 0 && reading_body_ && now - body_started_ >= kSlowBody) {
+      server_->release(std::exchange(admitted_bytes_, 0));
+    }
     if (now < deadline_) return;
     deadline_ = SteadyClock::time_point::max();
     timed_out_ = true;
@@ -305,13 +314,21 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void read_body() {
+    reading_body_ = true;
+    body_started_ = SteadyClock::now();
     http::async_read(
         socket_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
+    reading_body_ = false;
     if (ec) return fail(ec);
+    if (admitted_bytes_ == 0 && wanted_bytes_ > 0) {
+      // Let go of its room while slow (check_deadline): the body is here now, count it.
+      admitted_bytes_ = wanted_bytes_;
+      server_->inflight_bytes += admitted_bytes_;
+    }
     timed_out_ = false;
     deadline_ = SteadyClock::time_point::max();  // the handler's time is not the client's
     auto& msg = parser_->get();
@@ -427,6 +444,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool first_request_ = true;
   std::size_t wanted_bytes_ = 0;    // the current request's body, as counted for admission
   std::size_t admitted_bytes_ = 0;  // counted in Impl::inflight_bytes until answered
+  bool reading_body_ = false;
+  SteadyClock::time_point body_started_;
   std::string target_for_log_;
   std::optional<Response> refusal_;  // set: every request gets this answer (403)
   std::uint64_t serial_;

@@ -193,6 +193,30 @@ TEST_CASE("api server: request bodies past max_inflight_bytes wait for answers t
   CHECK(bodies == std::vector<std::size_t>{800, 800});
 }
 
+TEST_CASE("api server: a body that arrives slowly does not keep other requests waiting",
+          "[api][bounds]") {
+  ServerOptions options;
+  options.max_inflight_bytes = 1000;
+  options.request_timeout = 60s;  // the slow request is still open when the other is answered
+  ServerFixture server(options);
+  RawConnection slow(server.socket_path());
+  // Admitted (nothing else in flight) with 900 bytes announced, then only 10 sent.
+  REQUIRE(
+      slow.send("POST /slow HTTP/1.1\r\nhost: k\r\ncontent-type: application/json\r\n"
+                "content-length: 900\r\n\r\n" +
+                std::string(10, ' ')));
+  std::this_thread::sleep_for(100ms);
+  // 900 + 800 > 1000: this one waits until the slow body gives up its room (after a second),
+  // long before the slow request's 60 s deadline.
+  RawConnection other(server.socket_path());
+  REQUIRE(
+      other.send("POST /other HTTP/1.1\r\nhost: k\r\nconnection: close\r\n"
+                 "content-type: application/json\r\ncontent-length: 800\r\n\r\n" +
+                 std::string(800, ' ')));
+  CHECK(status_of(other.read_until_close(20s)) == 200);
+  CHECK_FALSE(slow.closed_by_server(50ms));
+}
+
 TEST_CASE("api server: a request larger than max_inflight_bytes alone is let in", "[api][bounds]") {
   ServerOptions options;
   options.max_inflight_bytes = 100;
