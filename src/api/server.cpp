@@ -100,11 +100,16 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         sweep_timer(io) {}
 
   void do_accept();
-  // Counts `bytes` in when they fit (or nothing else is in flight: any one request is let
-  // in); false when the request must wait.
+  // `bytes` more fit under options.max_inflight_bytes; with nothing in flight anything fits.
+  bool fits(std::size_t bytes) const {
+    return inflight_bytes == 0 || inflight_bytes + bytes <= options.max_inflight_bytes;
+  }
+  // Counts `bytes` in when they fit and no earlier request waits; false when this one must.
   bool admit(std::size_t bytes);
-  // An admitted request was answered (or its session ended): resumes the parked requests
-  // that now fit, in order, each from the io queue.
+  // Counts a parked session's body in and resumes it from the io queue.
+  void let_in(std::shared_ptr<Session> session);
+  // An admitted request was answered (or its session ended): lets in the parked requests
+  // that now fit, in order.
   void release(std::size_t bytes);
   // Closes the session that has waited longest for a header; false when none is waiting.
   bool evict_oldest_waiting();
@@ -221,7 +226,7 @@ class Session : public std::enable_shared_from_this<Session> {
     buffer_.reserve(kReadBufferBytes);
   }
   ~Session() {
-    if (admitted_bytes_ > 0) server_->release(admitted_bytes_);
+    if (counted_) server_->release(wanted_bytes_);
     if (evicted_) --server_->evicting;
     server_->waiting.erase(serial_);
     server_->sessions.erase(serial_);
@@ -242,8 +247,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void check_deadline(SteadyClock::time_point now) {
     // A body still arriving after kSlowBody holds no room meanwhile: slow clients must not
     // keep the others' requests waiting. It is counted again once read (on_read).
-    if (admitted_bytes_ > 0 && reading_body_ && now - body_started_ >= kSlowBody) {
-      server_->release(std::exchange(admitted_bytes_, 0));
+    if (counted_ && reading_body_ && now - body_started_ >= kSlowBody) {
+      counted_ = false;
+      server_->release(wanted_bytes_);
     }
     if (now < deadline_) return;
     deadline_ = SteadyClock::time_point::max();
@@ -252,9 +258,9 @@ class Session : public std::enable_shared_from_this<Session> {
     socket_.cancel(ignored);
   }
 
-  // Its request was parked and now fits (Impl::release), or the server stops: read the body.
+  // Its request was parked and is let in (Impl::let_in, its body counted): read the body.
   void resume() {
-    admitted_bytes_ = wanted_bytes_;
+    counted_ = true;
     deadline_ = SteadyClock::now() + server_->options.request_timeout;
     read_body();
   }
@@ -308,7 +314,7 @@ class Session : public std::enable_shared_from_this<Session> {
       server_->parked.push_back(shared_from_this());
       return;
     }
-    admitted_bytes_ = wanted_bytes_;
+    counted_ = wanted_bytes_ > 0;
     deadline_ = request_started_ + server_->options.request_timeout;
     read_body();
   }
@@ -324,10 +330,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_read(beast::error_code ec) {
     reading_body_ = false;
     if (ec) return fail(ec);
-    if (admitted_bytes_ == 0 && wanted_bytes_ > 0) {
+    if (!counted_ && wanted_bytes_ > 0) {
       // Let go of its room while slow (check_deadline): the body is here now, count it.
-      admitted_bytes_ = wanted_bytes_;
-      server_->inflight_bytes += admitted_bytes_;
+      counted_ = true;
+      server_->inflight_bytes += wanted_bytes_;
     }
     timed_out_ = false;
     deadline_ = SteadyClock::time_point::max();  // the handler's time is not the client's
@@ -393,7 +399,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // about as much as the rest of answering a submission. Header names and values come from
   // the handlers (never from the request).
   void write(Response res) {
-    if (admitted_bytes_ > 0) server_->release(std::exchange(admitted_bytes_, 0));
+    if (std::exchange(counted_, false)) server_->release(wanted_bytes_);
     const bool keep_alive = keep_alive_ && !server_->stopped;
     const auto reason = http::obsolete_reason(static_cast<http::status>(res.status));
     auto out = std::make_shared<std::string>();
@@ -442,8 +448,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool timed_out_ = false;
   bool keep_alive_ = false;
   bool first_request_ = true;
-  std::size_t wanted_bytes_ = 0;    // the current request's body, as counted for admission
-  std::size_t admitted_bytes_ = 0;  // counted in Impl::inflight_bytes until answered
+  std::size_t wanted_bytes_ = 0;  // the current request's body, as counted for admission
+  bool counted_ = false;          // wanted_bytes_ is in Impl::inflight_bytes (until answered)
   bool reading_body_ = false;
   SteadyClock::time_point body_started_;
   std::string target_for_log_;
@@ -498,21 +504,20 @@ void Server::Impl::arm_sweep() {
 
 bool Server::Impl::admit(std::size_t bytes) {
   if (bytes == 0) return true;
-  if (inflight_bytes > 0 &&
-      (inflight_bytes + bytes > options.max_inflight_bytes || !parked.empty())) {
-    return false;
-  }
+  if (!fits(bytes) || (inflight_bytes > 0 && !parked.empty())) return false;
   inflight_bytes += bytes;
   return true;
 }
 
+void Server::Impl::let_in(std::shared_ptr<Session> session) {
+  inflight_bytes += session->wanted_bytes();
+  asio::post(io, [session = std::move(session)] { session->resume(); });
+}
+
 void Server::Impl::release(std::size_t bytes) {
   inflight_bytes -= std::min(bytes, inflight_bytes);
-  while (!parked.empty()) {
-    const std::size_t wanted = parked.front()->wanted_bytes();
-    if (inflight_bytes > 0 && inflight_bytes + wanted > options.max_inflight_bytes) break;
-    inflight_bytes += wanted;
-    asio::post(io, [session = std::move(parked.front())] { session->resume(); });
+  while (!parked.empty() && fits(parked.front()->wanted_bytes())) {
+    let_in(std::move(parked.front()));
     parked.pop_front();
   }
 }
@@ -595,10 +600,7 @@ void Server::stop() {
   impl_->stopped = true;
   // Parked requests are read and handled (the handler refuses what it must while stopping);
   // the queue also holds the only reference to them.
-  for (auto& session : std::exchange(impl_->parked, {})) {
-    impl_->inflight_bytes += session->wanted_bytes();
-    asio::post(impl_->io, [session] { session->resume(); });
-  }
+  for (auto& session : std::exchange(impl_->parked, {})) impl_->let_in(std::move(session));
   beast::error_code ec;
   if (impl_->acceptor.is_open()) {
     impl_->acceptor.close(ec);

@@ -39,8 +39,9 @@ struct ServerOptions {
   std::size_t max_header_bytes = 16 * 1024;  // larger: 431
   int max_connections = 256;
   // Request bodies admitted and not answered yet, in bytes: past it, a request waits after
-  // its header (its body left in the socket) until answers make room. One request is always
-  // let in, whatever its size.
+  // its header (its body left in the socket) until answers make room. A request without a
+  // body, and any request while nothing else is in flight, is always let in; a body still
+  // arriving a second after it was let in gives up its share until complete.
   std::size_t max_inflight_bytes = 4 << 20;
   Millis header_timeout{10'000};   // from the start of a request to the end of its header
   Millis request_timeout{30'000};  // the whole request
