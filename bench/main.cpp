@@ -5,18 +5,22 @@
 // Environment: BENCH_SCALE (default 1: full counts; 0.1 for a quick run), BENCH_ONLY (run the
 // scenarios whose key contains this: drain, batch, e2e, latency, isolation, backlog),
 // BENCH_BUDGET_S (default 570: later scenarios are skipped, the backlog fill cut short, so the
-// run ends in time), BENCH_LOG_LEVEL (korehookd's log.level, default info),
+// run ends in time), BENCH_LOG_LEVEL (korehookd's log.level, default info), BENCH_E2E_RATES
+// (row 3 at these rates instead of its search, e.g. 5000,8000,11000),
 // KOREHOOK_BENCH_WRAPPER (run korehookd under e.g. "valgrind --tool=callgrind"; the profile
 // then covers the drains alone, or the whole run with BENCH_PROFILE=all).
 
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "scenarios.hpp"
 #include "support/process.hpp"
@@ -35,6 +39,25 @@ std::string cpu_model() {
   if (pos == std::string::npos) return "?";
   const auto colon = cpuinfo.find(':', pos);
   return cpuinfo.substr(colon + 2, cpuinfo.find('\n', colon) - colon - 2);
+}
+
+// "5000,8000" -> {5000, 8000}; throws on anything that is not a list of positive rates.
+std::vector<double> rate_list(const std::string& text) {
+  std::vector<double> rates;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    const std::size_t end = std::min(text.find(',', at), text.size());
+    const std::string item = text.substr(at, end - at);
+    char* rest = nullptr;
+    const double rate = std::strtod(item.c_str(), &rest);
+    if (item.empty() || *rest != 0 || !(rate > 0)) {
+      throw std::runtime_error("BENCH_E2E_RATES: '" + item +
+                               "' is not a rate in events/s (expected e.g. 5000,8000,11000)");
+    }
+    rates.push_back(rate);
+    at = end + 1;
+  }
+  return rates;
 }
 
 }  // namespace
@@ -63,6 +86,7 @@ int main() {
   std::fflush(stdout);
 
   try {
+    options.e2e_rates = rate_list(env_or("BENCH_E2E_RATES", ""));
     Bench bench(options);
     const auto rows = bench.run();
     std::printf("\n%s", format_table(rows).c_str());

@@ -355,8 +355,11 @@ struct Bench::Impl {
     const double growth = b2 - b1;
     const bool flat = result.failed == 0 && achieved >= 0.97 * rate &&
                       growth <= std::max(64.0, 0.03 * rate * (seconds - 1));
-    note("end to end at %.0f/s: submitted %.0f/s, backlog %.0f -> %.0f: %s (%s)", rate, achieved,
-         b1, b2, flat ? "flat" : "growing", cost.c_str());
+    note(
+        "end to end at %.0f/s: submitted %.0f/s (ack p50 %.2f ms, p99 %.2f ms), backlog %.0f -> "
+        "%.0f: %s (%s)",
+        rate, achieved, percentile(result.ack_ms, 50), percentile(result.ack_ms, 99), b1, b2,
+        flat ? "flat" : "growing", cost.c_str());
     // Let the backlog drain before the next step.
     nginx->wait_for_requests(base + progress.acked, 60s);
     return flat;
@@ -370,7 +373,10 @@ struct Bench::Impl {
     double hi = 1.1 * (drain_rate > 0 ? drain_rate : 20'000.0);
     double lo = 0;
     double best = 0;
-    for (int step = 0; step < 5 && remaining_s() > 60; ++step) {
+    for (const double rate : options.e2e_rates) {
+      if (remaining_s() > 60 && flat_at(*daemon, rate, step_s) && rate > best) best = rate;
+    }
+    for (int step = 0; step < 5 && options.e2e_rates.empty() && remaining_s() > 60; ++step) {
       const double rate = step == 0 ? hi : (lo + hi) / 2;
       if (flat_at(*daemon, rate, step_s)) {
         best = lo = rate;

@@ -19,6 +19,9 @@ struct BenchOptions {
   int connections = 16;              // producers, and korehook's default max_in_flight
   std::string only;                  // run only scenarios whose key contains this (BENCH_ONLY)
   std::string sqlite_program;        // korehook-bench-sqlite
+  // Row 3 measured at these rates, one step each, instead of its search (BENCH_E2E_RATES, a
+  // comma-separated list: a diagnostic of how the backlog and the 202 behave by rate).
+  std::vector<double> e2e_rates;
 };
 
 struct Row {
