@@ -336,7 +336,12 @@ struct Bench::Impl {
     const std::uint64_t base = nginx->requests();
     auto spec = load_spec(daemon, static_cast<std::uint64_t>(rate * seconds), "bench.e2e");
     // Enough producers that their own wait for the 202 (a commit, shared with the delivery
-    // bookkeeping) does not cap the rate: the question is what the daemon sustains.
+    // bookkeeping) does not cap the rate: the question is what the daemon sustains. Each
+    // connection has one request in flight, so N connections offer at most N / (mean 202 time);
+    // under delivery the 202 takes 3-5 ms here, which can cap 64 connections at 13-15k
+    // events/s. 128 offer more, but they also make the ingest's group commits larger and the
+    // delivery falls behind sooner: the search found less with them (docs/performance.md,
+    // tenth round). A step that fails says which of the two it was.
     spec.connections = 4 * options.connections;
     spec.rate = rate;
     spec.max_time = std::chrono::milliseconds(static_cast<long>(seconds * 1000) + 2000);
@@ -353,13 +358,18 @@ struct Bench::Impl {
         static_cast<double>(progress.acked) - static_cast<double>(nginx->requests() - base);
     const double achieved = result.events_per_s();
     const double growth = b2 - b1;
-    const bool flat = result.failed == 0 && achieved >= 0.97 * rate &&
-                      growth <= std::max(64.0, 0.03 * rate * (seconds - 1));
+    const bool kept_up = result.failed == 0 && achieved >= 0.97 * rate;
+    const bool backlog_flat = growth <= std::max(64.0, 0.03 * rate * (seconds - 1));
+    const bool flat = kept_up && backlog_flat;
+    const char* verdict = flat           ? "flat"
+                          : backlog_flat ? "producers short of the rate"
+                          : kept_up      ? "backlog growing"
+                                         : "backlog growing, producers short of the rate";
     note(
         "end to end at %.0f/s: submitted %.0f/s (ack p50 %.2f ms, p99 %.2f ms), backlog %.0f -> "
         "%.0f: %s (%s)",
         rate, achieved, percentile(result.ack_ms, 50), percentile(result.ack_ms, 99), b1, b2,
-        flat ? "flat" : "growing", cost.c_str());
+        verdict, cost.c_str());
     // Let the backlog drain before the next step.
     nginx->wait_for_requests(base + progress.acked, 60s);
     return flat;
