@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -50,7 +51,7 @@ std::vector<double> rate_list(const std::string& text) {
     const std::string item = text.substr(at, end - at);
     char* rest = nullptr;
     const double rate = std::strtod(item.c_str(), &rest);
-    if (item.empty() || *rest != 0 || !(rate > 0)) {
+    if (item.empty() || *rest != 0 || !std::isfinite(rate) || rate <= 0) {
       throw std::runtime_error("BENCH_E2E_RATES: '" + item +
                                "' is not a rate in events/s (expected e.g. 5000,8000,11000)");
     }

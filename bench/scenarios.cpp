@@ -376,7 +376,10 @@ struct Bench::Impl {
   }
 
   void end_to_end() {
-    const std::string name = "End to end: ingest + delivery, highest flat rate";
+    const std::string name =
+        options.e2e_rates.empty()
+            ? "End to end: ingest + delivery, highest flat rate"
+            : "End to end: ingest + delivery, highest flat rate of BENCH_E2E_RATES (a diagnostic)";
     auto daemon = start_daemon({{"ep_e2e", sink_url("/hooks/ep_e2e"), "[\"bench.e2e\"]", ""}},
                                options.connections);
     const double step_s = std::clamp(4.0 * options.scale, 2.0, 4.0);
