@@ -595,6 +595,8 @@ void Server::start() {
   logger().info("listening socket={}", path.string());
 }
 
+std::size_t Server::inflight_bytes() const { return impl_ ? impl_->inflight_bytes : 0; }
+
 void Server::stop() {
   if (!impl_ || impl_->stopped) return;
   impl_->stopped = true;

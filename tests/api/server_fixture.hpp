@@ -55,6 +55,22 @@ class ServerFixture {
   const testing::TempDir& dir() const { return dir_; }
   boost::asio::io_context& io() { return io_; }
 
+  // Server::inflight_bytes, read on the io thread.
+  std::size_t inflight_bytes() {
+    std::promise<std::size_t> bytes;
+    boost::asio::post(io_, [&] { bytes.set_value(server_.inflight_bytes()); });
+    return bytes.get_future().get();
+  }
+  // Waits (up to 5 s) until inflight_bytes() is `bytes`; answers the last value read.
+  std::size_t wait_for_inflight_bytes(std::size_t bytes) {
+    std::size_t now = inflight_bytes();
+    for (int i = 0; i < 5000 && now != bytes; ++i) {
+      std::this_thread::sleep_for(1ms);
+      now = inflight_bytes();
+    }
+    return now;
+  }
+
   // One request on a fresh connection; the whole response.
   std::string exchange(std::string_view request) {
     RawConnection c(socket_path_);

@@ -182,6 +182,7 @@ TEST_CASE("api server: request bodies past max_inflight_bytes wait for answers t
   CHECK(status_of(server.exchange(get_request())) == 200);
   std::this_thread::sleep_for(200ms);  // time for b's handler to run, were b let in
   CHECK(handled == 2);
+  CHECK(server.inflight_bytes() == 800);  // a's body alone: b's is not counted while it waits
 
   answer_first_held();  // a is answered: b's body is read and handled
   CHECK(status_of(a.read_until_close()) == 200);
@@ -204,7 +205,7 @@ TEST_CASE("api server: a body that arrives slowly does not keep other requests w
       slow.send("POST /slow HTTP/1.1\r\nhost: k\r\ncontent-type: application/json\r\n"
                 "content-length: 900\r\n\r\n" +
                 std::string(10, ' ')));
-  std::this_thread::sleep_for(100ms);
+  REQUIRE(server.wait_for_inflight_bytes(900) == 900);  // admitted, its body counted
   // 900 + 800 > 1000: this one waits until the slow body gives up its room (after a second),
   // long before the slow request's 60 s deadline.
   RawConnection other(server.socket_path());
@@ -214,6 +215,7 @@ TEST_CASE("api server: a body that arrives slowly does not keep other requests w
                  std::string(800, ' ')));
   CHECK(status_of(other.read_until_close(20s)) == 200);
   CHECK_FALSE(slow.closed_by_server(50ms));
+  CHECK(server.inflight_bytes() == 0);  // the slow body holds no room, the other was answered
 }
 
 TEST_CASE("api server: a request larger than max_inflight_bytes alone is let in", "[api][bounds]") {

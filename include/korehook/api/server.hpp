@@ -73,6 +73,8 @@ class Server {
   void start();
   // Stops accepting and removes the socket file; open sessions finish their current request.
   void stop();
+  // Body bytes counted against max_inflight_bytes now. Call on the io thread.
+  std::size_t inflight_bytes() const;
 
   struct Impl;  // defined in server.cpp (its sessions share it)
 
