@@ -52,9 +52,20 @@ class SqliteStore::Command {
   // Hands the result to the caller; only after the transaction ended.
   virtual void finish(const Poster& post) = 0;
 
+  // A command that may run twice: its body reads and writes the database (and logs) and
+  // nothing else, and keeps its inputs until release(). Consecutive replayable write
+  // commands share one savepoint (SqliteStore::run_group); when one of them fails, the
+  // group is rolled back and each runs again under its own.
+  bool replayable() const { return replayable_; }
+  void set_replayable() { replayable_ = true; }
+  // Frees what the body holds (an append's event bodies), once the command will not run
+  // again; a command that is not replayable frees it as soon as it ran.
+  virtual void release() = 0;
+
  private:
   const char* name_;
   Access access_;
+  bool replayable_ = false;
 };
 
 enum class Completion {
@@ -73,11 +84,12 @@ class Op final : public SqliteStore::Command {
 
   bool run() override {
     result_.emplace((*body_)());
-    // A command runs once: what its body holds (an append's event bodies) is freed now, on
-    // the store thread, not after the fsync and the completion.
-    body_.reset();
+    // What the body holds is freed on the store thread, not after the fsync and the
+    // completion: now, or after the transaction when the command may run again.
+    if (!replayable()) body_.reset();
     return result_->ok();
   }
+  void release() override { body_.reset(); }
   bool failed() const override { return result_ && !result_->ok(); }
   void fail(Error error) override { result_.emplace(std::move(error)); }
 

@@ -155,7 +155,8 @@ void SqliteStore::close() {
 StoreStats SqliteStore::stats() const {
   return StoreStats{write_transactions_.load(), write_commands_.load(),
                     largest_batch_.load(),      relaxed_transactions_.load(),
-                    wal_syncs_.load(),          store_thread_syncs_.load()};
+                    wal_syncs_.load(),          store_thread_syncs_.load(),
+                    savepoints_.load(),         group_replays_.load()};
 }
 
 namespace {
@@ -222,6 +223,7 @@ bool SqliteStore::run_one(Command& command) {
       command.run();
     } else {
       Savepoint savepoint(*db_);
+      ++savepoints_;
       if (command.run()) {
         savepoint.release();
       } else {
@@ -235,6 +237,48 @@ bool SqliteStore::run_one(Command& command) {
     command.fail(store_error(e.what()));
   }
   return db_->in_transaction();
+}
+
+// Runs the replayable write commands from batch[i] on under one savepoint. A savepoint costs
+// more than its two statements: SQLite copies each page a command changes inside one to the
+// statement journal first, so per-command savepoints copied the same hot pages (the tables'
+// and indexes' last leaves) again for every append; a group copies them once. When a command
+// of the group fails, the group is rolled back and its commands run again, each under its
+// own savepoint, so that only that one fails. Advances i past the commands run; the result is
+// run_one's.
+bool SqliteStore::run_group(std::vector<std::unique_ptr<Command>>& batch, std::size_t& i) {
+  auto in_group = [](const Command& c) { return c.writes() && c.replayable(); };
+  std::size_t end = i;
+  while (end < batch.size() && in_group(*batch[end])) ++end;
+  if (end - i < 2) return run_one(*batch[i++]);
+  std::size_t k = i;
+  try {
+    Savepoint savepoint(*db_);
+    ++savepoints_;
+    while (k < end && batch[k]->run()) ++k;
+    if (k == end) {
+      savepoint.release();
+      i = end;
+      return true;
+    }
+    savepoint.rollback();
+  } catch (const SqliteError& e) {
+    // SQLite rolled the whole transaction back (I/O error, full disk): what ran before is
+    // lost, as with run_one.
+    if (!db_->in_transaction()) {
+      batch[k]->fail(to_error(e));
+      i = k + 1;
+      return false;
+    }
+    // Otherwise the savepoint's destructor has undone the group.
+  } catch (const std::exception&) {
+    // The savepoint's destructor has undone the group.
+  }
+  ++group_replays_;
+  while (i < end) {
+    if (!run_one(*batch[i++])) return false;
+  }
+  return true;
 }
 
 void SqliteStore::execute(std::vector<std::unique_ptr<Command>>& batch) {
@@ -260,7 +304,9 @@ void SqliteStore::execute(std::vector<std::unique_ptr<Command>>& batch) {
     try {
       Transaction tx(*db_, writes ? Transaction::Mode::kImmediate : Transaction::Mode::kDeferred);
       bool aborted = false;
-      while (i < batch.size() && !aborted) aborted = !run_one(*batch[i++]);
+      while (i < batch.size() && !aborted) {
+        aborted = batch[i]->replayable() ? !run_group(batch, i) : !run_one(*batch[i++]);
+      }
       if (aborted) {
         fail_range(start, i - 1, store_error("transaction rolled back: " + db_->error_message()));
         continue;  // the rest gets a new transaction
@@ -281,6 +327,7 @@ void SqliteStore::execute(std::vector<std::unique_ptr<Command>>& batch) {
     }
   }
 
+  for (auto& command : batch) command->release();
   after_commit(batch, writes && durable && fsync_);
 }
 
@@ -492,8 +539,10 @@ void SqliteStore::append_events(std::vector<NewEvent> events,
     }
     return out;
   };
-  enqueue(make_op<std::vector<AppendResult>>("append_events", kWrite, std::move(body),
-                                             std::move(done)));
+  auto op =
+      make_op<std::vector<AppendResult>>("append_events", kWrite, std::move(body), std::move(done));
+  op->set_replayable();
+  enqueue(std::move(op));
 }
 
 // Runs `statement` (bound to `now, id`) for each delivery id, with no callback: finish()
@@ -506,7 +555,9 @@ void SqliteStore::update_each(const char* op, sqlite::Statement Statements::*sta
     for (const auto& id : ids) ((*st_).*statement).use().bind(now).bind(id).exec();
     return Unit{};
   };
-  enqueue(make_op<Unit>(op, kBookkeeping, std::move(body), Callback<Unit>{}));
+  auto command = make_op<Unit>(op, kBookkeeping, std::move(body), Callback<Unit>{});
+  command->set_replayable();
+  enqueue(std::move(command));
 }
 
 void SqliteStore::cancel_deliveries(std::vector<std::string> delivery_ids) {
@@ -557,7 +608,9 @@ void SqliteStore::complete_attempts(std::vector<AttemptDone> results, Callback<U
     }
     return Unit{};
   };
-  enqueue(make_op<Unit>("complete_attempts", kBookkeeping, std::move(body), std::move(done)));
+  auto op = make_op<Unit>("complete_attempts", kBookkeeping, std::move(body), std::move(done));
+  op->set_replayable();
+  enqueue(std::move(op));
 }
 
 void SqliteStore::claim_due(TimeMs now, TimeMs due_before, int limit, TimeMs lease_until,

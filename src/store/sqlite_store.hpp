@@ -28,19 +28,21 @@ struct StoreStats {
   std::uint64_t relaxed_transactions = 0;
   std::uint64_t wal_syncs = 0;           // fdatasync calls of the WAL
   std::uint64_t store_thread_syncs = 0;  // those the store thread made (help_syncers)
+  std::uint64_t savepoints = 0;          // SAVEPOINTs opened around write commands
+  std::uint64_t group_replays = 0;       // groups rolled back and run again one by one
 };
 
 // One store thread owns the one connection. Public methods queue a command and return;
 // the thread takes everything queued and runs it in one transaction (group commit), each
-// write command inside its own SAVEPOINT so that one failing command does not undo the
-// others. Completions go through the Poster after COMMIT returned and, with fsync on, after
-// an fdatasync of the WAL for a transaction that must be durable: COMMIT itself does not
-// wait for the disk (synchronous = NORMAL). While the dispatcher is quiet the store thread
-// makes that fdatasync itself after the commit, which spares a thread handoff on the way to
-// the acknowledgement; while it is at work (its bookkeeping, claims and attempt results, is
-// queued or ran within kDispatcherQuiet) a syncer thread makes it and the store thread goes
-// on with that work (a second syncer can start the next sync while the first is in one).
-// Completions keep the commit order.
+// write command inside a SAVEPOINT so that one failing command does not undo the others
+// (consecutive appends and attempt results share one; see run_group). Completions go through the
+// Poster after COMMIT returned and, with fsync on, after an fdatasync of the WAL for a transaction
+// that must be durable: COMMIT itself does not wait for the disk (synchronous = NORMAL). While the
+// dispatcher is quiet the store thread makes that fdatasync itself after the commit, which spares a
+// thread handoff on the way to the acknowledgement; while it is at work (its bookkeeping, claims
+// and attempt results, is queued or ran within kDispatcherQuiet) a syncer thread makes it and the
+// store thread goes on with that work (a second syncer can start the next sync while the first is
+// in one). Completions keep the commit order.
 //
 // Thread-safe. REQUIRES: recover() and close() are not called from a completion that runs
 // on the store or a syncer thread (an inline Poster); both wait for those threads.
@@ -165,6 +167,7 @@ class SqliteStore final : public Store {
   void run_thread();
   void execute(std::vector<std::unique_ptr<Command>>& batch);
   bool run_one(Command& command);
+  bool run_group(std::vector<std::unique_ptr<Command>>& batch, std::size_t& i);
   // Runs the completions of a batch (through the Poster).
   void finish(std::vector<std::unique_ptr<Command>>& batch);
   // Queues a committed batch for a sync (durable: its WAL frames must reach the disk before its
@@ -215,6 +218,8 @@ class SqliteStore final : public Store {
   std::atomic<std::uint64_t> relaxed_transactions_{0};
   std::atomic<std::uint64_t> wal_syncs_{0};
   std::atomic<std::uint64_t> store_thread_syncs_{0};
+  std::atomic<std::uint64_t> savepoints_{0};
+  std::atomic<std::uint64_t> group_replays_{0};
   // Store thread only: when a batch last held bookkeeping. The store thread leaves syncs to
   // the syncers while the dispatcher has been at work within kDispatcherQuiet.
   std::chrono::steady_clock::time_point last_bookkeeping_{};

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -58,6 +59,94 @@ TEST_CASE("store: everything queued while a commit runs is committed in one tran
   CHECK(after.write_transactions - before.write_transactions == 1);
   CHECK(after.write_commands - before.write_commands == kAppends);
   CHECK(after.largest_batch >= kAppends);
+  // The appends ran under one savepoint, none of them failed.
+  CHECK(after.savepoints - before.savepoints == 1);
+  CHECK(after.group_replays == before.group_replays);
+}
+
+TEST_CASE("store: a command that fails in a shared savepoint is undone alone, the others kept",
+          "[store][group-commit]") {
+  TempDir dir;
+  auto store = open_store(dir.file("k.db"));
+  REQUIRE(
+      append(*store, {make_new_event(make_event("evt_old"), {make_delivery("dlv_old", "evt_old")})})
+          .ok());
+  const auto before = store->stats();
+
+  using Appended = Result<std::vector<AppendResult>>;
+  auto expect = [](auto& promise) {
+    return [promise](auto r) { promise->set_value(std::move(r)); };
+  };
+  auto a = std::make_shared<std::promise<Appended>>();
+  auto dup = std::make_shared<std::promise<Appended>>();
+  auto attempt = std::make_shared<std::promise<Result<Unit>>>();
+  auto ghost = std::make_shared<std::promise<Appended>>();
+  auto c = std::make_shared<std::promise<Appended>>();
+  {
+    // Queued while the store thread is held: one batch of five replayable write commands.
+    StoreThreadGate gate(*store);
+    store->append_events({make_new_event(make_event("evt_a"), {make_delivery("dlv_a", "evt_a")})},
+                         expect(a));
+    // Its second event repeats an id: a constraint error after its first event was written.
+    store->append_events(
+        {make_new_event(make_event("evt_b"), {make_delivery("dlv_b", "evt_b")}),
+         make_new_event(make_event("evt_old"), {make_delivery("dlv_b2", "evt_old")})},
+        expect(dup));
+    store->complete_attempts({make_result("dlv_old", 1, DeliveryState::kDelivered)},
+                             expect(attempt));
+    // Fails without an SQLite error: its account does not exist.
+    store->append_events({make_new_event(make_event("evt_g", 1000, std::nullopt, "ghost"),
+                                         {make_delivery("dlv_g", "evt_g")})},
+                         expect(ghost));
+    store->append_events({make_new_event(make_event("evt_c"), {make_delivery("dlv_c", "evt_c")})},
+                         expect(c));
+  }
+  auto result = [](auto& promise) {
+    auto future = promise->get_future();
+    REQUIRE(future.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
+    return future.get();
+  };
+  auto ra = result(a);
+  REQUIRE(ra.ok());
+  CHECK((*ra)[0].created);
+  auto rdup = result(dup);
+  REQUIRE_FALSE(rdup.ok());
+  CHECK(rdup.error().code == "conflict");
+  CHECK(result(attempt).ok());
+  auto rghost = result(ghost);
+  REQUIRE_FALSE(rghost.ok());
+  CHECK(rghost.error().code == "not_found");
+  auto rc = result(c);
+  REQUIRE(rc.ok());
+  CHECK((*rc)[0].created);
+
+  const auto after = store->stats();
+  CHECK(after.write_transactions - before.write_transactions == 1);
+  // The group's savepoint, rolled back, then one per command as they ran again.
+  CHECK(after.group_replays - before.group_replays == 1);
+  CHECK(after.savepoints - before.savepoints == 1 + 5);
+
+  auto present = [&](const std::string& id) {
+    auto e = get_event(*store, id);
+    REQUIRE(e.ok());
+    return e->has_value();
+  };
+  CHECK(present("evt_a"));
+  CHECK(present("evt_c"));
+  CHECK_FALSE(present("evt_b"));  // written before the error, undone with its command
+  CHECK_FALSE(present("evt_g"));
+  auto old = get_event(*store, "evt_old");
+  REQUIRE(old.ok());
+  REQUIRE(old->has_value());
+  REQUIRE((*old)->deliveries.size() == 1);  // not dlv_b2
+  CHECK((*old)->deliveries[0].delivery.state == DeliveryState::kDelivered);
+  CHECK((*old)->deliveries[0].attempts.size() == 1);
+  // The appends' deliveries are all there is to claim: those of evt_a and evt_c.
+  auto work = claim(*store, 5000, 5000, 100, 9000);
+  REQUIRE(work.ok());
+  auto ids = ids_of(*work);
+  std::sort(ids.begin(), ids.end());
+  CHECK(ids == std::vector<std::string>{"dlv_a", "dlv_c"});
 }
 
 TEST_CASE("store: concurrent producers are all acknowledged, durable, and share commits",
