@@ -252,6 +252,7 @@ bool SqliteStore::run_group(std::vector<std::unique_ptr<Command>>& batch, std::s
   while (end < batch.size() && in_group(*batch[end])) ++end;
   if (end - i < 2) return run_one(*batch[i++]);
   std::size_t k = i;
+  std::optional<Error> thrown;
   try {
     Savepoint savepoint(*db_);
     ++savepoints_;
@@ -263,16 +264,18 @@ bool SqliteStore::run_group(std::vector<std::unique_ptr<Command>>& batch, std::s
     }
     savepoint.rollback();
   } catch (const SqliteError& e) {
-    // SQLite rolled the whole transaction back (I/O error, full disk): what ran before is
-    // lost, as with run_one.
-    if (!db_->in_transaction()) {
-      batch[k]->fail(to_error(e));
-      i = k + 1;
-      return false;
-    }
-    // Otherwise the savepoint's destructor has undone the group.
-  } catch (const std::exception&) {
-    // The savepoint's destructor has undone the group.
+    thrown = to_error(e);  // the savepoint's destructor has undone the group
+  } catch (const std::exception& e) {
+    thrown = store_error(e.what());
+  }
+  if (!db_->in_transaction()) {
+    // SQLite rolled the whole transaction back (an I/O error, a full disk): what ran before
+    // in it is lost, as with run_one. The command that failed is k, or the last one when
+    // the RELEASE failed.
+    const std::size_t failed = std::min(k, end - 1);
+    if (thrown) batch[failed]->fail(std::move(*thrown));
+    i = failed + 1;
+    return false;
   }
   ++group_replays_;
   while (i < end) {
