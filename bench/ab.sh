@@ -14,7 +14,7 @@
 # nginx and wrk and builds $BUILD_DIR/bench/korehook-bench (BUILD_DIR defaults to
 # build-release). Each run's output is kept in $BUILD_DIR/bench/ab/.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+root=$(cd "$(dirname "$0")/.." && pwd)
 
 pairs=20 scale=0.3 only=drain
 while getopts "n:s:o:" opt; do
@@ -42,6 +42,7 @@ for daemon in "$1" "$2"; do
 done
 daemon_a=$(realpath "$1")
 daemon_b=$(realpath "$2")
+cd "$root"
 build_dir=${BUILD_DIR:-build-release}
 bench="$build_dir/bench/korehook-bench"
 if [ ! -x "$bench" ]; then
