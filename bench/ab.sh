@@ -34,6 +34,14 @@ if ! [[ $pairs =~ ^[1-9][0-9]*$ ]] || [ "$pairs" -lt 2 ]; then
   echo "ab: PAIRS must be a whole number of at least 2 (got '$pairs')" >&2
   exit 2
 fi
+if ! [[ $scale =~ ^([0-9]+\.?[0-9]*|\.[0-9]+)$ ]] || ! awk -v s="$scale" 'BEGIN { exit !(s > 0) }'; then
+  echo "ab: SCALE must be a positive number such as 0.3 (got '$scale')" >&2
+  exit 2
+fi
+if [ -z "$only" ]; then
+  echo "ab: ONLY must name scenarios (drain, batch, e2e, latency, isolation, backlog)" >&2
+  exit 2
+fi
 for daemon in "$1" "$2"; do
   if [ ! -x "$daemon" ]; then
     echo "ab: '$daemon' is not an executable file" >&2

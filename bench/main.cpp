@@ -42,11 +42,13 @@ std::string cpu_model() {
   return cpuinfo.substr(colon + 2, cpuinfo.find('\n', colon) - colon - 2);
 }
 
-// "5000,8000" -> {5000, 8000}; throws on anything that is not a list of positive rates.
+// "5000,8000" -> {5000, 8000}, "" -> {}; throws on anything that is not a list of positive
+// rates (an empty item too, e.g. a trailing comma).
 std::vector<double> rate_list(const std::string& text) {
   std::vector<double> rates;
+  if (text.empty()) return rates;
   std::size_t at = 0;
-  while (at < text.size()) {
+  while (at <= text.size()) {
     const std::size_t end = std::min(text.find(',', at), text.size());
     const std::string item = text.substr(at, end - at);
     char* rest = nullptr;
