@@ -1,6 +1,7 @@
 #include "store/sqlite_store.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -192,6 +193,8 @@ void SqliteStore::enqueue(std::unique_ptr<Command> command) {
 }
 
 void SqliteStore::run_thread() {
+  // Named so that `top -H`, `ps -L` and /proc/PID/task/*/comm tell the store's threads apart.
+  pthread_setname_np(pthread_self(), "kh-store");
   std::vector<std::unique_ptr<Command>> batch;
   for (;;) {
     {
@@ -404,6 +407,7 @@ SqliteStore::SyncStep SqliteStore::sync_step(std::unique_lock<std::mutex>& lock,
 }
 
 void SqliteStore::run_syncer() {
+  pthread_setname_np(pthread_self(), "kh-sync");
   std::unique_lock lock(sync_mu_);
   for (;;) {
     if (sync_step(lock, true) != SyncStep::kNone) continue;

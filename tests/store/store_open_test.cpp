@@ -2,10 +2,12 @@
 #include <sys/stat.h>
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "store/store_fixture.hpp"
 
@@ -140,4 +142,40 @@ TEST_CASE("store: signing_keys maps every account with an active secret", "[stor
   CHECK((*a)[0].created);
   CHECK((*b)[0].created);
   CHECK((*b)[0].event_id == "evt_b");
+}
+
+namespace {
+
+// How many of this process's threads are named `name` (/proc/self/task/*/comm).
+int threads_named(const std::string& name) {
+  int n = 0;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string line;
+    if (std::getline(comm, line) && line == name) ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("store: its threads carry names that top -H and ps -L show", "[store]") {
+  TempDir dir;
+  const int stores = threads_named("kh-store");
+  const int syncers = threads_named("kh-sync");
+  {
+    auto store = open_store(dir.file("k.db"));
+    // The store thread names itself when it starts: wait for it (bounded).
+    for (int i = 0; i < 200 && threads_named("kh-store") == stores; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    for (int i = 0; i < 200 && threads_named("kh-sync") < syncers + 2; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    CHECK(threads_named("kh-store") == stores + 1);
+    CHECK(threads_named("kh-sync") == syncers + 2);
+  }
+  // Closing the store joins them.
+  CHECK(threads_named("kh-store") == stores);
+  CHECK(threads_named("kh-sync") == syncers);
 }
