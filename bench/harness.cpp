@@ -58,6 +58,22 @@ double stat_cpu_seconds(const std::string& path) {
 
 }  // namespace
 
+double process_cpu_seconds(pid_t pid) {
+  return stat_cpu_seconds("/proc/" + std::to_string(pid) + "/stat");
+}
+
+double machine_busy_seconds() {
+  // "cpu  user nice system idle iowait irq softirq steal guest guest_nice", in clock ticks;
+  // guest time is already counted in user.
+  std::istringstream in(read_file("/proc/stat"));
+  std::string label;
+  unsigned long long t[8] = {};
+  if (!(in >> label) || label != "cpu") return 0;
+  for (auto& field : t) in >> field;
+  const unsigned long long busy = t[0] + t[1] + t[2] + t[5] + t[6] + t[7];
+  return static_cast<double>(busy) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
 ProcStats read_proc_stats(pid_t pid) {
   ProcStats out;
   const std::string proc = "/proc/" + std::to_string(pid);
@@ -240,6 +256,12 @@ std::optional<Clock::time_point> NginxSink::wait_for_requests(std::uint64_t n,
     if (now > deadline || now - last_change > stall) return std::nullopt;
     std::this_thread::sleep_for(10ms);
   }
+}
+
+double NginxSink::cpu_seconds() const {
+  double total = 0;
+  for (pid_t pid : pids()) total += process_cpu_seconds(pid);
+  return total;
 }
 
 std::vector<pid_t> NginxSink::pids() const {

@@ -34,6 +34,11 @@ struct ProcStats {
   std::map<pid_t, double> thread_wait_seconds;
 };
 ProcStats read_proc_stats(pid_t pid);
+// utime + stime of one process, every thread, in seconds; 0 when it is gone.
+double process_cpu_seconds(pid_t pid);
+// CPU time all CPUs of the machine spent busy (user, nice, system, irq, softirq, steal; not
+// idle or waiting for I/O) since boot, in seconds, from /proc/stat.
+double machine_busy_seconds();
 // "main 40% +50% waiting, 1234 20% +10% waiting": each thread's CPU and run-queue wait between
 // `from` and `to` as shares of `seconds`.
 std::string thread_utilization(const ProcStats& from, const ProcStats& to, pid_t pid,
@@ -66,6 +71,8 @@ class NginxSink {
   void resume();
   void stop();
   static std::string version();
+  // utime + stime of the master and its workers, in seconds.
+  double cpu_seconds() const;
 
  private:
   std::vector<pid_t> pids() const;

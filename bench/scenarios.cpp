@@ -332,6 +332,41 @@ struct Bench::Impl {
 
   // One step at `rate`: true when the backlog (acknowledged - received by the sink) stayed flat
   // and the producers kept up.
+  // The machine's CPU time, by whom it was spent, at one instant of a step.
+  struct CpuSplit {
+    double machine = 0;
+    double korehookd = 0;
+    double nginx = 0;
+    double bench = 0;
+    std::uint64_t acked = 0;
+  };
+  CpuSplit cpu_split(Daemon& daemon, const LoadProgress& progress) {
+    return CpuSplit{machine_busy_seconds(), process_cpu_seconds(daemon.pid()), nginx->cpu_seconds(),
+                    own_cpu_seconds(), progress.acked.load()};
+  }
+
+  // "machine 150 µs/event (94% of 2 CPUs busy): korehookd 100, nginx 30, bench 15, other 5":
+  // what the machine spent per event acknowledged between `a` and `b`, `seconds` apart. On a
+  // flat step every event was also delivered, so this is the cost of one event end to end,
+  // and the two CPUs' time divided by it bounds the rate the row can reach.
+  static std::string cpu_budget(const CpuSplit& a, const CpuSplit& b, double seconds) {
+    const double events = static_cast<double>(b.acked - a.acked);
+    if (events <= 0 || seconds <= 0) return "machine budget: no events in the window";
+    auto per_event = [&](double from, double to) { return (to - from) * 1e6 / events; };
+    const double machine = per_event(a.machine, b.machine);
+    const double korehookd = per_event(a.korehookd, b.korehookd);
+    const double sink = per_event(a.nginx, b.nginx);
+    const double bench = per_event(a.bench, b.bench);
+    const long cpus = std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN));
+    char buf[200];
+    std::snprintf(buf, sizeof buf,
+                  "machine %.0f µs/event (%.0f%% of %ld CPUs busy): korehookd %.0f, nginx %.0f, "
+                  "bench %.0f, other %.0f",
+                  machine, 100 * (b.machine - a.machine) / (seconds * static_cast<double>(cpus)),
+                  cpus, korehookd, sink, bench, machine - korehookd - sink - bench);
+    return buf;
+  }
+
   bool flat_at(Daemon& daemon, double rate, double seconds) {
     const std::uint64_t base = nginx->requests();
     auto spec = load_spec(daemon, static_cast<std::uint64_t>(rate * seconds), "bench.e2e");
@@ -352,7 +387,12 @@ struct Bench::Impl {
     std::this_thread::sleep_for(std::chrono::milliseconds(1000));
     const double b1 =
         static_cast<double>(progress.acked) - static_cast<double>(nginx->requests() - base);
+    // The budget is taken from here to the end of the load, past the first second's start-up.
+    const CpuSplit split_from = cpu_split(daemon, progress);
+    const auto window_start = Clock::now();
     producer.join();
+    const std::string budget = cpu_budget(split_from, cpu_split(daemon, progress),
+                                          seconds_between(window_start, Clock::now()));
     const std::string cost = bench_cost(own_cpu_seconds() - bench_cpu, result);
     const double b2 =
         static_cast<double>(progress.acked) - static_cast<double>(nginx->requests() - base);
@@ -367,9 +407,9 @@ struct Bench::Impl {
                                          : "backlog growing, producers short of the rate";
     note(
         "end to end at %.0f/s: submitted %.0f/s (ack p50 %.2f ms, p99 %.2f ms), backlog %.0f -> "
-        "%.0f: %s (%s)",
+        "%.0f: %s (%s); %s",
         rate, achieved, percentile(result.ack_ms, 50), percentile(result.ack_ms, 99), b1, b2,
-        verdict, cost.c_str());
+        verdict, cost.c_str(), budget.c_str());
     // Let the backlog drain before the next step.
     nginx->wait_for_requests(base + progress.acked, 60s);
     return flat;
