@@ -330,8 +330,15 @@ struct Bench::Impl {
 
   // --- 3: end to end ----------------------------------------------------------------------------
 
-  // One step at `rate`: true when the backlog (acknowledged - received by the sink) stayed flat
-  // and the producers kept up.
+  // What one step showed: `flat` when the backlog (acknowledged - received by the sink) stayed
+  // flat and the producers kept up with the rate asked; `sustained` the rate korehookd took in
+  // and delivered with the backlog flat and no request failed, else 0. The two differ when the
+  // producers fell short (each has one request in flight, so the 202's time caps them) but what
+  // they did submit was delivered as fast: that rate was sustained end to end all the same.
+  struct Step {
+    bool flat = false;
+    double sustained = 0;
+  };
   // The machine's CPU time, by whom it was spent, at one instant of a step.
   struct CpuSplit {
     double machine = 0;
@@ -367,7 +374,7 @@ struct Bench::Impl {
     return buf;
   }
 
-  bool flat_at(Daemon& daemon, double rate, double seconds) {
+  Step step_at(Daemon& daemon, double rate, double seconds) {
     const std::uint64_t base = nginx->requests();
     auto spec = load_spec(daemon, static_cast<std::uint64_t>(rate * seconds), "bench.e2e");
     // Enough producers that their own wait for the 202 (a commit, shared with the delivery
@@ -399,7 +406,8 @@ struct Bench::Impl {
     const double achieved = result.events_per_s();
     const double growth = b2 - b1;
     const bool kept_up = result.failed == 0 && achieved >= 0.97 * rate;
-    const bool backlog_flat = growth <= std::max(64.0, 0.03 * rate * (seconds - 1));
+    const bool backlog_flat =
+        growth <= std::max(64.0, 0.03 * std::min(rate, achieved) * (seconds - 1));
     const bool flat = kept_up && backlog_flat;
     const char* verdict = flat           ? "flat"
                           : backlog_flat ? "producers short of the rate"
@@ -412,7 +420,9 @@ struct Bench::Impl {
         verdict, cost.c_str(), budget.c_str());
     // Let the backlog drain before the next step.
     nginx->wait_for_requests(base + progress.acked, 60s);
-    return flat;
+    // A failed request counts against the step, as against `flat`.
+    const bool sustained = backlog_flat && result.failed == 0;
+    return Step{flat, !sustained ? 0 : flat ? rate : achieved};
   }
 
   void end_to_end() {
@@ -426,13 +436,17 @@ struct Bench::Impl {
     double hi = 1.1 * (drain_rate > 0 ? drain_rate : 20'000.0);
     double lo = 0;
     double best = 0;
+    // The row: the highest rate sustained with a flat backlog over the steps, the search's
+    // flat steps and the steps where the producers fell short alike.
     for (const double rate : options.e2e_rates) {
-      if (remaining_s() > 60 && flat_at(*daemon, rate, step_s) && rate > best) best = rate;
+      if (remaining_s() > 60) best = std::max(best, step_at(*daemon, rate, step_s).sustained);
     }
     for (int step = 0; step < 5 && options.e2e_rates.empty() && remaining_s() > 60; ++step) {
       const double rate = step == 0 ? hi : (lo + hi) / 2;
-      if (flat_at(*daemon, rate, step_s)) {
-        best = lo = rate;
+      const Step result = step_at(*daemon, rate, step_s);
+      best = std::max(best, result.sustained);
+      if (result.flat) {
+        lo = rate;
         if (step == 0) break;
       } else {
         hi = rate;
