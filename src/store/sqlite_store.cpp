@@ -115,6 +115,10 @@ SqliteStore::SqliteStore(const SqliteOptions& options, Poster post, const Clock&
   }
   for (int i = 0; i < kSyncers; ++i) syncers_.emplace_back([this] { run_syncer(); });
   thread_ = std::thread([this] { run_thread(); });
+  // Named so that `top -H`, `ps -L` and /proc/PID/task/*/comm tell the store's threads apart;
+  // named here rather than by each thread, so the names are set when the store is open.
+  pthread_setname_np(thread_.native_handle(), "kh-store");
+  for (auto& syncer : syncers_) pthread_setname_np(syncer.native_handle(), "kh-sync");
 }
 
 SqliteStore::~SqliteStore() { close(); }
@@ -193,8 +197,6 @@ void SqliteStore::enqueue(std::unique_ptr<Command> command) {
 }
 
 void SqliteStore::run_thread() {
-  // Named so that `top -H`, `ps -L` and /proc/PID/task/*/comm tell the store's threads apart.
-  pthread_setname_np(pthread_self(), "kh-store");
   std::vector<std::unique_ptr<Command>> batch;
   for (;;) {
     {
@@ -407,7 +409,6 @@ SqliteStore::SyncStep SqliteStore::sync_step(std::unique_lock<std::mutex>& lock,
 }
 
 void SqliteStore::run_syncer() {
-  pthread_setname_np(pthread_self(), "kh-sync");
   std::unique_lock lock(sync_mu_);
   for (;;) {
     if (sync_step(lock, true) != SyncStep::kNone) continue;
