@@ -15,6 +15,7 @@
 #include "korehook/api/handlers.hpp"
 #include "korehook/api/server.hpp"
 #include "korehook/dispatch/dispatcher.hpp"
+#include "korehook/json/minify.hpp"
 #include "korehook/store/store.hpp"
 #include "korehook/util/clock.hpp"
 
@@ -111,6 +112,34 @@ json::parse_options parse_options();
 // is left in `minified_out` when given.
 std::optional<json::object> parse_object(const Request& req, Response& error,
                                          std::string* minified_out = nullptr);
+
+// The top-level members of a JSON object request body, read from its minified text without
+// building a DOM: the routes that take events read a few short members and keep "data" as
+// the bytes given. A duplicate key's last value counts, as with boost::json. The minified
+// text must outlive it.
+class RawObject {
+ public:
+  // REQUIRES: `minified` is korehook::json::minify() output and an object.
+  explicit RawObject(std::string_view minified);
+
+  std::string_view text() const { return text_; }
+  bool contains(std::string_view key) const { return find(key) != nullptr; }
+  // The raw text of the member's value, or null.
+  const std::string_view* find(std::string_view key) const;
+  // The first member whose key is not in `known`, if any.
+  std::optional<std::string> unknown_member(std::initializer_list<std::string_view> known) const;
+  // The value of an optional string member; `error` set when present but not a string.
+  std::optional<std::string> string_member(std::string_view key,
+                                           std::optional<Response>& error) const;
+
+ private:
+  std::string_view text_;
+  std::vector<korehook::json::RawMember> members_;
+};
+
+// As parse_object, without a DOM: the minified body goes to `minified`, which the result reads.
+std::optional<RawObject> parse_raw_object(const Request& req, Response& error,
+                                          std::string& minified);
 
 // The first member of `obj` whose key is not in `known`, if any.
 std::optional<std::string> unknown_member(const json::object& obj,

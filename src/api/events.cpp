@@ -27,24 +27,24 @@ struct Submitted {
   std::optional<net::HttpsUrl> callback;
 };
 
-// Validates one event object; `raw` is its minified text (the "data" bytes come from it).
-std::variant<Submitted, Response> read_event(const json::object& body, std::string_view raw,
-                                             const Request& req) {
-  if (auto unknown = unknown_member(body, {"type", "data", "body", "content_type",
-                                           "idempotency_key", "account", "callback_url"})) {
+// Validates one event object, read from its minified text (the "data" bytes come from it).
+std::variant<Submitted, Response> read_event(const RawObject& body, const Request& req) {
+  if (auto unknown = body.unknown_member(
+          {"type", "data", "body", "content_type", "idempotency_key", "account", "callback_url"})) {
     return field_error(*unknown, "unknown field");
   }
   std::optional<Response> err;
-  auto type = string_member(body, "type", err);
-  auto raw_body = string_member(body, "body", err);
-  auto content_type = string_member(body, "content_type", err);
-  auto idempotency_key = string_member(body, "idempotency_key", err);
-  auto account = string_member(body, "account", err);
-  auto callback_url = string_member(body, "callback_url", err);
+  auto type = body.string_member("type", err);
+  auto raw_body = body.string_member("body", err);
+  auto content_type = body.string_member("content_type", err);
+  auto idempotency_key = body.string_member("idempotency_key", err);
+  auto account = body.string_member("account", err);
+  auto callback_url = body.string_member("callback_url", err);
   if (err) return std::move(*err);
   if (!type) return field_error("type", "is required");
   if (auto problem = route::validate_event_type(*type)) return field_error("type", *problem);
-  const bool has_data = body.contains("data");
+  const std::string_view* data = body.find("data");
+  const bool has_data = data != nullptr;
   if (has_data == raw_body.has_value()) {
     return error_response(400, "invalid_field",
                           "give exactly one of \"data\" (JSON) or \"body\" (text)");
@@ -56,7 +56,7 @@ std::variant<Submitted, Response> read_event(const json::object& body, std::stri
       return field_error("content_type", "must be a JSON type when \"data\" is given");
     }
     // The exact bytes the producer sent, minified: the stored, sent and signed body.
-    event.body = std::string(*korehook::json::raw_member(raw, "data"));
+    event.body = std::string(*data);
     event.content_type = content_type.value_or("application/json");
   } else {
     if (!content_type) return field_error("content_type", "is required with \"body\"");
@@ -268,9 +268,9 @@ void submit_event(Context& ctx, Request req, const Params&, Respond respond) {
   if (refuse_when_draining(ctx, respond)) return;
   Response error;
   std::string minified;
-  auto body = parse_object(req, error, &minified);
+  auto body = parse_raw_object(req, error, minified);
   if (!body) return respond(std::move(error));
-  auto read = read_event(*body, minified, req);
+  auto read = read_event(*body, req);
   if (auto* e = std::get_if<Response>(&read)) return respond(std::move(*e));
   auto items = std::make_shared<std::vector<Submitted>>();
   items->push_back(std::move(std::get<Submitted>(read)));
@@ -289,24 +289,22 @@ void submit_event_batch(Context& ctx, Request req, const Params&, Respond respon
   if (refuse_when_draining(ctx, respond)) return;
   Response error;
   std::string minified;
-  auto body = parse_object(req, error, &minified);
+  auto body = parse_raw_object(req, error, minified);
   if (!body) return respond(std::move(error));
-  if (auto unknown = unknown_member(*body, {"events", "account"})) {
+  if (auto unknown = body->unknown_member({"events", "account"})) {
     return respond(field_error(*unknown, "unknown field"));
   }
   std::optional<Response> err;
-  auto account = string_member(*body, "account", err);
+  auto account = body->string_member("account", err);
   if (err) return respond(std::move(*err));
-  auto events = body->find("events");
-  if (events == body->end() || !events->value().is_array()) {
+  const std::string_view* events = body->find("events");
+  if (events == nullptr || events->front() != '[') {
     return respond(field_error("events", "is required: an array of 1 to 1000 events"));
   }
-  const json::array& list = events->value().as_array();
+  const std::vector<std::string_view> list = korehook::json::raw_elements(*events);
   if (list.empty() || list.size() > kMaxBatch) {
     return respond(field_error("events", "must hold 1 to 1000 events"));
   }
-  const std::vector<std::string_view> raws =
-      korehook::json::raw_elements(*korehook::json::raw_member(minified, "events"));
   auto items = std::make_shared<std::vector<Submitted>>();
   items->reserve(list.size());
   for (std::size_t i = 0; i < list.size(); ++i) {
@@ -321,13 +319,14 @@ void submit_event_batch(Context& ctx, Request req, const Params&, Respond respon
       r.body = json::serialize(parsed);
       respond(std::move(r));
     };
-    if (!list[i].is_object()) {
+    if (list[i].front() != '{') {
       return fail(error_response(400, "invalid_field", "must be an event object"));
     }
-    auto read = read_event(list[i].as_object(), raws.at(i), req);
+    const RawObject object(list[i]);
+    auto read = read_event(object, req);
     if (auto* e = std::get_if<Response>(&read)) return fail(std::move(*e));
     Submitted s = std::move(std::get<Submitted>(read));
-    if (account && !list[i].as_object().contains("account")) s.event.account_id = *account;
+    if (account && !object.contains("account")) s.event.account_id = *account;
     items->push_back(std::move(s));
   }
   check_and_append(ctx, std::move(items), true, std::move(respond),

@@ -39,8 +39,10 @@ bool has_control_chars(std::string_view s) {
   });
 }
 
-std::optional<json::object> parse_object(const Request& req, Response& error,
-                                         std::string* minified_out) {
+namespace {
+
+// What parse_object and parse_raw_object share: a JSON body, minified. Sets `error` otherwise.
+std::optional<std::string> minified_body(const Request& req, Response& error) {
   if (!is_json_content_type(req.content_type)) {
     error = error_response(415, "unsupported_media_type",
                            "the request body must be JSON (content-type: application/json)");
@@ -51,14 +53,68 @@ std::optional<json::object> parse_object(const Request& req, Response& error,
     error = error_response(400, minified.error().code, minified.error().message);
     return std::nullopt;
   }
+  return std::move(*minified);
+}
+
+Response not_an_object() {
+  return error_response(400, "invalid_json", "the request body must be a JSON object");
+}
+
+}  // namespace
+
+std::optional<json::object> parse_object(const Request& req, Response& error,
+                                         std::string* minified_out) {
+  auto minified = minified_body(req, error);
+  if (!minified) return std::nullopt;
   json::error_code ec;
   json::value value = json::parse(*minified, ec, {}, parse_options());
   if (ec || !value.is_object()) {
-    error = error_response(400, "invalid_json", "the request body must be a JSON object");
+    error = not_an_object();
     return std::nullopt;
   }
   if (minified_out) *minified_out = std::move(*minified);
   return std::move(value.as_object());
+}
+
+std::optional<RawObject> parse_raw_object(const Request& req, Response& error,
+                                          std::string& minified) {
+  auto body = minified_body(req, error);
+  if (!body) return std::nullopt;
+  if (body->front() != '{') {
+    error = not_an_object();
+    return std::nullopt;
+  }
+  minified = std::move(*body);
+  return RawObject(minified);
+}
+
+RawObject::RawObject(std::string_view minified)
+    : text_(minified), members_(korehook::json::raw_members(minified)) {}
+
+const std::string_view* RawObject::find(std::string_view key) const {
+  for (auto it = members_.rbegin(); it != members_.rend(); ++it) {
+    if (it->key == key) return &it->value;
+  }
+  return nullptr;
+}
+
+std::optional<std::string> RawObject::unknown_member(
+    std::initializer_list<std::string_view> known) const {
+  for (const auto& member : members_) {
+    if (std::find(known.begin(), known.end(), member.key) == known.end()) return member.key;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> RawObject::string_member(std::string_view key,
+                                                    std::optional<Response>& error) const {
+  const std::string_view* value = find(key);
+  if (value == nullptr || *value == "null") return std::nullopt;
+  if (value->front() != '"') {
+    error = field_error(key, "must be a string");
+    return std::nullopt;
+  }
+  return korehook::json::raw_string_value(*value);
 }
 
 std::optional<std::string> unknown_member(const json::object& obj,

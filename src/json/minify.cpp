@@ -4,6 +4,10 @@
 #include <cstring>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace korehook::json {
 namespace {
 
@@ -27,9 +31,37 @@ std::uint64_t load8(const char* p) {
   return w;
 }
 
+#if defined(__SSE2__)
+// Sixteen bytes at a time (SSE2, part of every x86-64): the index of the first byte from `pos`
+// that `stops` flags, or where fewer than 16 bytes are left. The eight-byte loop after it
+// stops at once on a flagged byte, and goes on over the last bytes.
+template <typename Stops>
+std::size_t skip_blocks(std::string_view s, std::size_t pos, Stops stops) {
+  while (pos + 16 <= s.size()) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + pos));
+    const int mask = _mm_movemask_epi8(stops(v));
+    if (mask != 0) return pos + static_cast<std::size_t>(__builtin_ctz(mask));
+    pos += 16;
+  }
+  return pos;
+}
+
+__m128i quote_or_backslash(__m128i v) {
+  return _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                      _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+}
+#endif
+
 // Past the bytes from `pos` that a JSON string can hold as they are: printable ASCII other
 // than '"' and '\\'. Stops at most 7 bytes short of such a byte.
 std::size_t skip_plain_string_bytes(std::string_view s, std::size_t pos) {
+#if defined(__SSE2__)
+  // A signed compare with 0x20 flags the control characters and every byte from 0x80 (negative
+  // as a signed byte): the start of a UTF-8 sequence, which the byte-wise code checks.
+  pos = skip_blocks(s, pos, [](__m128i v) {
+    return _mm_or_si128(quote_or_backslash(v), _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
+  });
+#endif
   while (pos + 8 <= s.size()) {
     const std::uint64_t w = load8(s.data() + pos);
     const std::uint64_t below_space = (w - kOnes * 0x20) & ~w & kHighs;
@@ -41,6 +73,9 @@ std::size_t skip_plain_string_bytes(std::string_view s, std::size_t pos) {
 
 // Past the bytes from `pos` that are neither '"' nor '\\' (in text already validated).
 std::size_t skip_to_quote_or_backslash(std::string_view s, std::size_t pos) {
+#if defined(__SSE2__)
+  pos = skip_blocks(s, pos, quote_or_backslash);
+#endif
   while (pos + 8 <= s.size()) {
     const std::uint64_t w = load8(s.data() + pos);
     if ((has_byte(w, '"') | has_byte(w, '\\')) != 0) break;
@@ -408,15 +443,10 @@ bool key_equals(std::string_view raw_key, std::string_view key) {
   return unescape(raw_key) == key;
 }
 
-}  // namespace
-
-Result<std::string> minify(std::string_view text, int max_depth) {
-  return Minifier(text, max_depth).run();
-}
-
-std::optional<std::string_view> raw_member(std::string_view object_text, std::string_view key) {
-  if (object_text.size() < 2 || object_text.front() != '{') return std::nullopt;
-  std::optional<std::string_view> found;
+// Calls f(raw key, raw value) for each top-level member of a minified object, in order.
+template <typename F>
+void for_each_member(std::string_view object_text, F f) {
+  if (object_text.size() < 2 || object_text.front() != '{') return;
   std::size_t pos = 1;
   while (pos < object_text.size() && object_text[pos] == '"') {
     const std::size_t key_end = skip_string(object_text, pos);
@@ -424,12 +454,40 @@ std::optional<std::string_view> raw_member(std::string_view object_text, std::st
     const std::string_view raw_key = object_text.substr(pos + 1, key_end - pos - 2);
     const std::size_t value_start = key_end + 1;
     pos = skip_value(object_text, value_start);
-    // The last duplicate wins, as in JSON.parse and most receivers' parsers.
-    if (key_equals(raw_key, key)) found = object_text.substr(value_start, pos - value_start);
+    f(raw_key, object_text.substr(value_start, pos - value_start));
     if (pos >= object_text.size() || object_text[pos] != ',') break;
     ++pos;
   }
+}
+
+}  // namespace
+
+Result<std::string> minify(std::string_view text, int max_depth) {
+  return Minifier(text, max_depth).run();
+}
+
+std::optional<std::string_view> raw_member(std::string_view object_text, std::string_view key) {
+  std::optional<std::string_view> found;
+  for_each_member(object_text, [&](std::string_view raw_key, std::string_view value) {
+    // The last duplicate wins, as in JSON.parse and most receivers' parsers.
+    if (key_equals(raw_key, key)) found = value;
+  });
   return found;
+}
+
+std::vector<RawMember> raw_members(std::string_view object_text) {
+  std::vector<RawMember> out;
+  for_each_member(object_text, [&](std::string_view raw_key, std::string_view value) {
+    out.push_back(RawMember{
+        raw_key.find('\\') == std::string_view::npos ? std::string(raw_key) : unescape(raw_key),
+        value});
+  });
+  return out;
+}
+
+std::string raw_string_value(std::string_view token) {
+  if (token.size() < 2) return {};
+  return unescape(token.substr(1, token.size() - 2));
 }
 
 std::vector<std::string_view> raw_elements(std::string_view array_text) {

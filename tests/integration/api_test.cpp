@@ -130,6 +130,53 @@ TEST_CASE("api: an event with a raw body keeps its content type", "[api]") {
   CHECK(received[0].header("content-type").value_or("") == "application/x-www-form-urlencoded");
 }
 
+// The event routes read an event's members from the minified text, without a DOM; what a
+// JSON parser would make of them must hold all the same.
+TEST_CASE("api: an event's members are read as JSON defines them", "[api]") {
+  Fixture fx;
+  Daemon daemon(fx.yaml_one_endpoint());
+  daemon.start();
+
+  // An escaped key names the member it spells; a null member is absent; of duplicate keys
+  // the last counts; escapes in a string value are decoded.
+  const std::string id = submit_event(
+      daemon, R"({"type":"first.x","data":{"n":1},"t\u0079pe":"sim.x","callback_url":null,)"
+              R"("idempotency_key":"k\u00e9y\/1","account":null,"data":{"n":2}})");
+  const json::object event = wait_for_event(daemon, id, all_delivered);
+  INFO("event: " << json::serialize(event));
+  CHECK(str(event.at("type")) == "sim.x");
+  CHECK(str(event.at("idempotency_key")) == "k\xC3\xA9y/1");
+  CHECK(event.at("callback_url").is_null());
+  CHECK(event.at("data") == json::parse(R"({"n":2})"));
+  REQUIRE(fx.receiver().wait_for_requests(1, 10s));
+  CHECK(fx.receiver().requests().at(0).body == R"({"n":2})");
+
+  auto& client = daemon.client();
+  const auto not_string =
+      expect_error(client.request("POST", "/v1/events", R"({"type":["sim.x"],"data":{}})"), 400,
+                   "invalid_field");
+  CHECK(str(not_string.at("info").at("field")) == "type");
+  CHECK_THAT(str(not_string.at("message")), Catch::Contains("must be a string"));
+  const auto unknown = expect_error(
+      client.request("POST", "/v1/events", R"({"type":"sim.x","data":{},"dat\u0061s":1})"), 400,
+      "invalid_field");
+  CHECK(str(unknown.at("info").at("field")) == "datas");
+  expect_error(client.request("POST", "/v1/events", R"("sim.x")"), 400, "invalid_json");
+
+  const auto not_array = expect_error(
+      client.request("POST", "/v1/events/batch", R"({"events":{"type":"sim.x","data":{}}})"), 400,
+      "invalid_field");
+  CHECK(str(not_array.at("info").at("field")) == "events");
+  const auto not_event = expect_error(
+      client.request("POST", "/v1/events/batch", R"({"events":[{"type":"sim.x","data":{}},7]})"),
+      400, "invalid_field");
+  CHECK(not_event.at("info").at("index") == 1);
+  CHECK_THAT(str(not_event.at("message")), Catch::Contains("must be an event object"));
+  // Nothing of the refused requests was stored: the one event is all there is.
+  const json::object page = json_object(client.request("GET", "/v1/deliveries?limit=10"), 200);
+  CHECK(page.at("data").as_array().size() == 1);
+}
+
 TEST_CASE("api: a repeated idempotency_key returns the original id and creates nothing", "[api]") {
   Fixture fx;
   Daemon daemon(fx.yaml_one_endpoint());

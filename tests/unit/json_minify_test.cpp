@@ -176,6 +176,33 @@ TEST_CASE("raw_member: escaped keys, duplicates and non-objects", "[json]") {
   CHECK_FALSE(raw_member("", "a"));
 }
 
+TEST_CASE("raw_members lists the top-level members in order, keys decoded", "[json]") {
+  using korehook::json::raw_members;
+  const std::string obj = ok(
+      R"({"type": "a.b", "d\u0061ta": {"k": "v", "n": [1, "}"]}, "type": null, "x\"y": -0.5e1})");
+  const auto members = raw_members(obj);
+  REQUIRE(members.size() == 4);
+  CHECK(members[0].key == "type");
+  CHECK(members[0].value == R"("a.b")");
+  CHECK(members[1].key == "data");
+  CHECK(members[1].value == R"({"k":"v","n":[1,"}"]})");
+  CHECK(members[2].key == "type");  // duplicates are all listed, in order
+  CHECK(members[2].value == "null");
+  CHECK(members[3].key == "x\"y");
+  CHECK(members[3].value == "-0.5e1");
+  CHECK(raw_members(ok("{}")).empty());
+  CHECK(raw_members(ok("[1]")).empty());
+}
+
+TEST_CASE("raw_string_value decodes a string token", "[json]") {
+  using korehook::json::raw_string_value;
+  CHECK(raw_string_value(R"("plain")") == "plain");
+  CHECK(raw_string_value(R"("")").empty());
+  CHECK(raw_string_value(R"("a\"b\\c\/d\n\t")") == "a\"b\\c/d\n\t");
+  CHECK(raw_string_value(R"("caf\u00e9 \ud83d\ude00")") == "caf\xC3\xA9 \xF0\x9F\x98\x80");
+  CHECK(raw_string_value(R"("\u0000")") == std::string(1, '\0'));
+}
+
 TEST_CASE("raw_elements splits a minified array into its raw elements", "[json]") {
   using korehook::json::raw_elements;
   const std::string text =
@@ -190,10 +217,10 @@ TEST_CASE("raw_elements splits a minified array into its raw elements", "[json]"
   CHECK(raw_elements("[]").empty());
 }
 
-// Strings are scanned eight bytes at a time: every byte that needs a look must be found
-// whatever its offset in the word, and long plain runs must come through unchanged.
+// Strings are scanned sixteen, then eight bytes at a time: every byte that needs a look must
+// be found whatever its offset in a block, and long plain runs must come through unchanged.
 TEST_CASE("minify and raw_member: special bytes at every offset of a long string", "[json]") {
-  const std::string plain(40, 'a');
+  const std::string plain(72, 'a');
   for (std::size_t at = 0; at <= plain.size(); ++at) {
     INFO("offset " << at);
     const std::string head = plain.substr(0, at);

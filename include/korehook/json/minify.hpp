@@ -22,6 +22,21 @@ Result<std::string> minify(std::string_view text, int max_depth = kMaxDepth);
 // REQUIRES: `object_text` is the output of minify() and is an object.
 std::optional<std::string_view> raw_member(std::string_view object_text, std::string_view key);
 
+// One top-level member of a minified JSON object: its key, unescaped, and the raw text of
+// its value.
+struct RawMember {
+  std::string key;
+  std::string_view value;
+};
+
+// For a minified JSON object, its top-level members in document order, duplicates included:
+// what a reader of a few members needs without building a DOM of the whole object.
+// REQUIRES: `object_text` is the output of minify() and is an object.
+std::vector<RawMember> raw_members(std::string_view object_text);
+
+// The text of a JSON string token (quotes included) from minify()'s output, unescaped.
+std::string raw_string_value(std::string_view token);
+
 // For a minified JSON array, the raw text of each element, in order.
 // REQUIRES: `array_text` is minify() output (or a part of it) and is an array.
 std::vector<std::string_view> raw_elements(std::string_view array_text);
