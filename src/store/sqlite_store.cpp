@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,7 +36,9 @@ using sqlite::Transaction;
 
 namespace {
 
-constexpr int kBusyTimeoutMs = 5000;
+// How long opening waits for another process to let go of the database (a korehookd that is
+// exiting); once open, the store's connection is the only one.
+constexpr int kBusyTimeoutMs = 2000;
 
 // Creates the missing directories of `dir`, each with mode 0750.
 void make_directories(const std::filesystem::path& dir) {
@@ -78,10 +81,25 @@ SqliteStore::SqliteStore(const SqliteOptions& options, Poster post, const Clock&
     }
     db_ = std::make_unique<Database>(path);
     db_->set_busy_timeout(kBusyTimeoutMs);
-    // The first statement reads the header: a file that is not a database fails here.
-    std::string mode = db_->query_text("PRAGMA journal_mode = WAL");
-    if (mode != "wal" && path != ":memory:") {
-      throw std::runtime_error("cannot switch to WAL mode (journal_mode is '" + mode + "')");
+    // One process has the database: its lock is taken below and held until the store closes.
+    // A second korehookd on the same file would otherwise run beside the first, take over the
+    // first one's attempts in flight (recover) and send them again. Set before the first
+    // access, this also keeps the WAL index in memory (no -shm file) and spares SQLite's file
+    // locks around every transaction; other processes cannot read the file meanwhile.
+    db_->exec("PRAGMA locking_mode = EXCLUSIVE");
+    try {
+      // The first statement reads the header: a file that is not a database fails here.
+      std::string mode = db_->query_text("PRAGMA journal_mode = WAL");
+      if (mode != "wal" && path != ":memory:") {
+        throw std::runtime_error("cannot switch to WAL mode (journal_mode is '" + mode + "')");
+      }
+      db_->exec("BEGIN EXCLUSIVE");
+      db_->exec("COMMIT");
+    } catch (const SqliteError& e) {
+      if (e.primary_code() != SQLITE_BUSY) throw;
+      throw std::runtime_error(
+          "it is in use by another process (another korehookd with this store.path?): " +
+          std::string(e.what()));
     }
     // COMMIT writes the WAL without waiting for the disk; with fsync on, a syncer thread's
     // fdatasync makes a transaction durable before its completions run (after_commit).

@@ -144,6 +144,38 @@ TEST_CASE("an attempt in flight at kill -9 is retried with the same token", "[du
   CHECK(event.at("deliveries").as_array()[0].at("token").as_string() == *first_token);
 }
 
+// Two daemons on one SQLite file would each run their own dispatcher; the second's recovery
+// would take the first's attempts in flight for crashed ones and send them again.
+TEST_CASE("a second korehookd on the same store refuses to start while the first goes on",
+          "[durability]") {
+  Fixture fx;
+  fx.receiver().set_handler([](const ReceivedRequest&) {
+    Reply reply;
+    reply.delay = 1500ms;  // still in flight while the second daemon tries to start
+    return reply;
+  });
+  Daemon first(fx.yaml_one_endpoint());
+  first.start();
+  const std::string id = submit_event(first, R"({"type":"sim.activated","data":{"k":3}})");
+  REQUIRE(fx.receiver().wait_for_requests(1, 10s));
+
+  Daemon second(fx.yaml_one_endpoint() + "store:\n  path: " + first.store_path() + "\n");
+  CHECK_THROWS(second.start());
+  CHECK_FALSE(second.running());
+  CHECK(second.exit_status().value_or(0) != 0);
+  CHECK_THAT(second.log_text(),
+             Catch::Contains("in use by another process") && Catch::Contains(first.store_path()));
+
+  auto event = wait_for_event(first, id,
+                              [](const auto& e) { return first_delivery_state(e) == "delivered"; });
+  CHECK(event.at("deliveries").as_array()[0].at("attempts").as_array().size() == 1);
+  CHECK(fx.receiver().request_count() == 1);
+  // The lock goes with the first daemon: once it has stopped, the second one starts.
+  CHECK(first.terminate(20s) == 0);
+  second.start();
+  CHECK(first_delivery_state(get_event(second, id)) == "delivered");
+}
+
 TEST_CASE("SIGTERM finishes the attempt in flight and exits 0", "[durability]") {
   Fixture fx;
   fx.receiver().set_handler([](const ReceivedRequest&) {

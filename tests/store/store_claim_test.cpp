@@ -167,7 +167,7 @@ TEST_CASE("store: recover() makes in-flight and leased deliveries due again afte
   auto claimed = claim(*store, 2000, 2000, 10, 100'000);
   REQUIRE(claimed.ok());
   REQUIRE(ids_of(*claimed) == std::vector<std::string>{"dlv_flying", "dlv_leased"});
-  write_in_flight(*store, path, {"dlv_flying"});
+  write_in_flight(store, path, {"dlv_flying"});
   const AttemptDone retry =
       make_result("dlv_later", 1, DeliveryState::kPending, 50'000, /*lease=*/100'000);
   REQUIRE(await<Unit>([&](auto cb) { store->complete_attempts({retry}, cb); }).ok());
@@ -226,7 +226,7 @@ TEST_CASE(
       append(*store, {make_new_event(make_event("evt_1"), {make_delivery("dlv_1", "evt_1", 9000)},
                                      /*lease_until=*/20'000)})
           .ok());
-  write_in_flight(*store, dir.file("k.db"), {"dlv_1"});
+  write_in_flight(store, dir.file("k.db"), {"dlv_1"});
   store->close();
   auto reopened = open_store(dir.file("k.db"));
   auto r = reopened->recover(4000);

@@ -466,7 +466,7 @@ TEST_CASE("store: a config endpoint first declared disabled parks the deliveries
                                          {make_delivery("dlv_off", "evt_1", 1000, "ep_off"),
                                           make_delivery("dlv_on", "evt_1", 1000, "ep_on")})})
               .ok());
-  write_in_flight(*store, dir.file("k.db"), {"dlv_off"});
+  write_in_flight(store, dir.file("k.db"), {"dlv_off"});
   auto r = sync_config(*store, {config_endpoint("ep_off", false), config_endpoint("ep_on")});
   REQUIRE(r.ok());
   CHECK(claimed_ids(*store, 2000) == std::set<std::string>{"dlv_on"});

@@ -107,16 +107,21 @@ inline AttemptDone make_result(const std::string& delivery_id, int number, Deliv
 
 // Sets deliveries to state in_flight (1) in the file, as earlier builds did when an attempt
 // started (the dispatcher now tracks attempts in memory): recover() still handles such rows.
-// Through a second connection, once the store has committed what was queued before.
-inline void write_in_flight(Store& store, const std::string& path,
+// The store holds the file's lock while it is open, so it is closed (once it has committed
+// what was queued), the rows are written through a connection of their own, and the store is
+// opened again with open_store's defaults.
+inline void write_in_flight(std::unique_ptr<SqliteStore>& store, const std::string& path,
                             const std::vector<std::string>& ids) {
-  sync(store);
-  sqlite::Database db(path);
-  db.set_busy_timeout(10'000);
-  for (const auto& id : ids) {
-    sqlite::Statement update(db, "UPDATE deliveries SET state = 1 WHERE id = ? AND state = 0");
-    update.use().bind(id).exec();
+  sync(*store);
+  store.reset();
+  {
+    sqlite::Database db(path);
+    for (const auto& id : ids) {
+      sqlite::Statement update(db, "UPDATE deliveries SET state = 1 WHERE id = ? AND state = 0");
+      update.use().bind(id).exec();
+    }
   }
+  store = open_store(path);
 }
 
 inline EventRecord make_event(std::string id, TimeMs created_at = 1000,

@@ -72,6 +72,7 @@ TEST_CASE("store: open creates missing parent directories with mode 0750", "[sto
   CHECK(mode_of(dir.file("a")) == 0750);
   CHECK(mode_of(dir.file("a/b")) == 0750);
   CHECK((mode_of(path) & 0007) == 0);  // the file holds secrets: not world-readable
+  store.reset();                       // the store holds the file's lock while it is open
   CHECK(sql_text(path, "PRAGMA journal_mode") == "wal");
 }
 
