@@ -14,6 +14,7 @@
 
 #include "delivery/log.hpp"
 #include "delivery/request_text.hpp"
+#include "korehook/util/encoding.hpp"
 
 namespace korehook::delivery {
 
@@ -482,6 +483,15 @@ void Exchange::finish() {
   resolve_timer_.cancel();
   state_->in_flight.erase(this);
   result_.duration_ms = elapsed_ms();
+  // What the receiver sent is kept as UTF-8: HTTP allows other bytes in a header value, and
+  // the excerpt can end inside a character. The attempt's record is JSON in the store and in
+  // the API, which cannot hold such bytes (its header list would no longer read back).
+  for (auto& [name, value] : result_.response_headers) {
+    make_utf8(name);
+    make_utf8(value);
+  }
+  make_utf8(result_.response_excerpt);
+  make_utf8(result_.error_detail);
 
   auto& log = logger();
   if (log.should_log(spdlog::level::debug)) {

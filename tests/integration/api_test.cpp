@@ -177,6 +177,40 @@ TEST_CASE("api: an event's members are read as JSON defines them", "[api]") {
   CHECK(page.at("data").as_array().size() == 1);
 }
 
+// HTTP lets a header value carry bytes that are not UTF-8, and a body excerpt cut at its
+// limit can end inside a character; the attempt's record must still come back as JSON.
+TEST_CASE("api: a receiver's bytes that are not UTF-8 come back as valid JSON", "[api]") {
+  Fixture fx;
+  std::string body;
+  for (int i = 0; i < 1366; ++i) body += "\xE2\x82\xAC";  // 4,098 bytes: the cut splits a '€'
+  fx.receiver().set_handler([&](const ReceivedRequest&) {
+    Reply reply;
+    reply.headers = {{"x-note", "caf\xE9 ok"}};
+    reply.body = body;
+    return reply;
+  });
+  Daemon daemon(fx.yaml_one_endpoint());
+  daemon.start();
+  const std::string id = submit_event(daemon, R"({"type":"sim.x","data":{"n":1}})");
+  wait_for_event(daemon, id, all_delivered);
+
+  auto answer = daemon.request("GET", "/v1/events/" + id);
+  REQUIRE(answer.ok());
+  REQUIRE(answer->status == 200);
+  json::error_code ec;
+  const json::value event = json::parse(answer->body, ec);  // UTF-8 checked
+  REQUIRE_FALSE(ec);
+  const json::object& attempt = event.at("deliveries").at(0).at("attempts").at(0).as_object();
+  std::optional<std::string> note;
+  for (const auto& h : attempt.at("response_headers").as_array()) {
+    if (h.at("name") == "x-note") note = str(h.at("value"));
+  }
+  // Each byte that does not make a character becomes U+FFFD.
+  CHECK(note == "caf\xEF\xBF\xBD ok");
+  const std::string excerpt = str(attempt.at("response_excerpt"));
+  CHECK(excerpt == body.substr(0, 4095) + "\xEF\xBF\xBD");
+}
+
 TEST_CASE("api: a repeated idempotency_key returns the original id and creates nothing", "[api]") {
   Fixture fx;
   Daemon daemon(fx.yaml_one_endpoint());

@@ -50,3 +50,30 @@ TEST_CASE("base64 round-trips every byte value", "[encoding]") {
     CHECK(base64_decode(base64_encode(part)) == part);
   }
 }
+
+TEST_CASE("make_utf8 keeps UTF-8 and replaces each ill-formed part with U+FFFD", "[util]") {
+  auto fixed = [](std::string s) {
+    korehook::make_utf8(s);
+    return s;
+  };
+  const std::string r = "\xEF\xBF\xBD";  // U+FFFD
+  // Well-formed text is kept byte for byte.
+  CHECK(fixed("") == "");
+  CHECK(fixed("plain ascii \x7f") == "plain ascii \x7f");
+  CHECK(fixed("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 \xF4\x8F\xBF\xBF") ==
+        "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 \xF4\x8F\xBF\xBF");
+  // A stray byte, a Latin-1 letter, bytes never in UTF-8.
+  CHECK(fixed("a\x80z") == "a" + r + "z");
+  CHECK(fixed("caf\xE9") == "caf" + r);
+  CHECK(fixed("\xC0\xAF") == r + r);  // an overlong '/': C0 is never a lead byte
+  CHECK(fixed("\xFF\xFE") == r + r);
+  // A sequence cut short is one U+FFFD, at the end or before another character.
+  CHECK(fixed("\xF0\x9F\x98") == r);
+  CHECK(fixed("\xE2\x82") == r);
+  CHECK(fixed("\xE2\x82z") == r + "z");
+  CHECK(fixed("\xF0\x9F\xF0\x9F\x98\x80") == r + "\xF0\x9F\x98\x80");
+  // Second bytes out of range: overlong, a surrogate, beyond U+10FFFF.
+  CHECK(fixed("\xE0\x80\x80") == r + r + r);
+  CHECK(fixed("\xED\xA0\x80") == r + r + r);
+  CHECK(fixed("\xF4\x90\x80\x80") == r + r + r + r);
+}

@@ -13,4 +13,9 @@ std::string base64_encode(std::string_view bytes);
 // required (both padded and unpadded input are accepted). Nullopt on invalid input.
 std::optional<std::string> base64_decode(std::string_view text);
 
+// Makes `text` well-formed UTF-8 in place: each maximal part of an ill-formed sequence (a stray
+// byte, a sequence cut short, an overlong form, a surrogate, beyond U+10FFFF) becomes U+FFFD,
+// as the Unicode standard recommends. Text that is already UTF-8 is left as it is.
+void make_utf8(std::string& text);
+
 }  // namespace korehook
