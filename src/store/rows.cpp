@@ -1,5 +1,7 @@
 #include "store/rows.hpp"
 
+#include "korehook/util/encoding.hpp"
+
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -157,7 +159,16 @@ json::value parse(std::string_view text, std::string_view what) {
 HeaderList headers_from_json(std::string_view text) {
   HeaderList out;
   if (text.empty()) return out;
-  const json::value v = parse(text, "header list");
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec) {
+    // Earlier builds stored a receiver's header bytes as they came, so a list may hold bytes
+    // that are not UTF-8: they read as U+FFFD, as they are stored now, rather than failing
+    // every read of the event.
+    std::string fixed(text);
+    make_utf8(fixed);
+    v = parse(fixed, "header list");
+  }
   if (!v.is_array()) malformed("header list");
   for (const auto& item : v.get_array()) {
     const json::array* pair = item.if_array();

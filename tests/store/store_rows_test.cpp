@@ -20,8 +20,15 @@ TEST_CASE("store: header lists are written as Boost.JSON writes them, every byte
     for (const auto& [name, value] : headers) expected.push_back(json::array{name, value});
     INFO("byte " << b);
     REQUIRE(headers_to_json(headers) == json::serialize(expected));
-    // Text that parses back (valid UTF-8) comes back as it was.
-    if (b < 0x80) CHECK(headers_from_json(headers_to_json(headers)) == headers);
+    // Text that parses back (valid UTF-8) comes back as it was; a byte that is not UTF-8
+    // (as earlier builds stored a receiver's headers) comes back as U+FFFD.
+    if (b < 0x80) {
+      CHECK(headers_from_json(headers_to_json(headers)) == headers);
+    } else {
+      const std::string r = "\xEF\xBF\xBD";
+      const HeaderList read = {{r, "a" + r + "z"}, {"n" + r + r, r + "v"}};
+      CHECK(headers_from_json(headers_to_json(headers)) == read);
+    }
   }
   CHECK(headers_to_json({}) == "[]");
   CHECK(headers_to_json({{"", ""}}) == R"([["",""]])");
