@@ -1,5 +1,7 @@
 #include "korehook/json/minify.hpp"
 
+#include "korehook/util/encoding.hpp"
+
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -279,30 +281,11 @@ class Minifier {
   }
 
   bool utf8_sequence() {
-    const auto b0 = static_cast<unsigned char>(in_[pos_]);
-    std::size_t len = 0;
-    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-    if (b0 >= 0xC2 && b0 <= 0xDF) {
-      len = 2;
-    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-      len = 3;
-      if (b0 == 0xE0) lo = 0xA0;  // overlong
-      if (b0 == 0xED) hi = 0x9F;  // UTF-16 surrogates
-    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-      len = 4;
-      if (b0 == 0xF0) lo = 0x90;  // overlong
-      if (b0 == 0xF4) hi = 0x8F;  // above U+10FFFF
-    } else {
-      return error("invalid UTF-8");
+    const Utf8Sequence seq = utf8_sequence_at(in_, pos_);
+    if (seq.length == 0) {
+      return error(seq.truncated ? "invalid UTF-8: truncated sequence" : "invalid UTF-8");
     }
-    if (pos_ + len > in_.size()) return error("invalid UTF-8: truncated sequence");
-    for (std::size_t i = 1; i < len; ++i) {
-      const auto b = static_cast<unsigned char>(in_[pos_ + i]);
-      const unsigned char min = i == 1 ? lo : 0x80;
-      const unsigned char max = i == 1 ? hi : 0xBF;
-      if (b < min || b > max) return error("invalid UTF-8");
-    }
-    pos_ += len;
+    pos_ += seq.length;
     return true;
   }
 

@@ -92,14 +92,9 @@ std::optional<std::string> base64_decode(std::string_view text) {
   return out;
 }
 
-namespace {
-
-// The length of the well-formed sequence at text[i], or 0; `prefix` is set to how many bytes
-// from i form the longest valid beginning of one (at least 1), what a U+FFFD replaces.
-std::size_t utf8_sequence(std::string_view text, std::size_t i, std::size_t& prefix) {
-  const auto b0 = static_cast<unsigned char>(text[i]);
-  prefix = 1;
-  if (b0 < 0x80) return 1;
+Utf8Sequence utf8_sequence_at(std::string_view text, std::size_t pos) {
+  const auto b0 = static_cast<unsigned char>(text[pos]);
+  if (b0 < 0x80) return {1, 1, false};
   std::size_t len = 0;
   unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
   if (b0 >= 0xC2 && b0 <= 0xDF) {
@@ -113,37 +108,35 @@ std::size_t utf8_sequence(std::string_view text, std::size_t i, std::size_t& pre
     if (b0 == 0xF0) lo = 0x90;  // overlong
     if (b0 == 0xF4) hi = 0x8F;  // beyond U+10FFFF
   } else {
-    return 0;
+    return {0, 1, false};
   }
-  for (std::size_t k = 1; k < len; ++k) {
-    if (i + k >= text.size()) return 0;
-    const auto b = static_cast<unsigned char>(text[i + k]);
-    if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) return 0;
-    prefix = k + 1;
+  Utf8Sequence seq{0, 1, pos + len > text.size()};
+  for (std::size_t k = 1; k < len && pos + k < text.size(); ++k) {
+    const auto b = static_cast<unsigned char>(text[pos + k]);
+    if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) return seq;
+    seq.prefix = k + 1;
   }
-  return len;
+  if (!seq.truncated) seq.length = len;
+  return seq;
 }
-
-}  // namespace
 
 void make_utf8(std::string& text) {
   std::size_t i = 0;
-  std::size_t prefix = 0;
   while (i < text.size()) {
-    const std::size_t len = utf8_sequence(text, i, prefix);
+    const std::size_t len = utf8_sequence_at(text, i).length;
     if (len == 0) break;
     i += len;
   }
   if (i == text.size()) return;  // well-formed: nothing to copy
   std::string out(text, 0, i);
   while (i < text.size()) {
-    const std::size_t len = utf8_sequence(text, i, prefix);
-    if (len == 0) {
+    const Utf8Sequence seq = utf8_sequence_at(text, i);
+    if (seq.length == 0) {
       out += "\xEF\xBF\xBD";
-      i += prefix;
+      i += seq.prefix;
     } else {
-      out.append(text, i, len);
-      i += len;
+      out.append(text, i, seq.length);
+      i += seq.length;
     }
   }
   text = std::move(out);

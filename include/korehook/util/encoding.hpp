@@ -13,6 +13,17 @@ std::string base64_encode(std::string_view bytes);
 // required (both padded and unpadded input are accepted). Nullopt on invalid input.
 std::optional<std::string> base64_decode(std::string_view text);
 
+// The UTF-8 sequence that starts at text[pos] (REQUIRES pos < text.size()): `length` bytes
+// when it is well-formed (1 to 4), else 0. `prefix`: how many bytes from pos begin a valid
+// sequence (at least 1; what one U+FFFD replaces). `truncated`: the lead byte announces more
+// bytes than the text has left.
+struct Utf8Sequence {
+  std::size_t length;
+  std::size_t prefix;
+  bool truncated;
+};
+Utf8Sequence utf8_sequence_at(std::string_view text, std::size_t pos);
+
 // Makes `text` well-formed UTF-8 in place: each maximal part of an ill-formed sequence (a stray
 // byte, a sequence cut short, an overlong form, a surrogate, beyond U+10FFFF) becomes U+FFFD,
 // as the Unicode standard recommends. Text that is already UTF-8 is left as it is.
