@@ -115,16 +115,14 @@ std::optional<json::object> parse_object(const Request& req, Response& error,
 
 // The top-level members of a JSON object request body, read from its minified text without
 // building a DOM: the routes that take events read a few short members and keep "data" as
-// the bytes given. A duplicate key's last value counts, as with boost::json. The minified
-// text must outlive it.
+// the bytes given. The minified text must outlive it.
 class RawObject {
  public:
   // REQUIRES: `minified` is korehook::json::minify() output and an object.
   explicit RawObject(std::string_view minified);
 
-  std::string_view text() const { return text_; }
   bool contains(std::string_view key) const { return find(key) != nullptr; }
-  // The raw text of the member's value, or null.
+  // The raw text of the member's value, or null (the last of duplicates).
   const std::string_view* find(std::string_view key) const;
   // The first member whose key is not in `known`, if any.
   std::optional<std::string> unknown_member(std::initializer_list<std::string_view> known) const;
@@ -133,7 +131,6 @@ class RawObject {
                                            std::optional<Response>& error) const;
 
  private:
-  std::string_view text_;
   std::vector<korehook::json::RawMember> members_;
 };
 

@@ -88,14 +88,10 @@ std::optional<RawObject> parse_raw_object(const Request& req, Response& error,
   return RawObject(minified);
 }
 
-RawObject::RawObject(std::string_view minified)
-    : text_(minified), members_(korehook::json::raw_members(minified)) {}
+RawObject::RawObject(std::string_view minified) : members_(korehook::json::raw_members(minified)) {}
 
 const std::string_view* RawObject::find(std::string_view key) const {
-  for (auto it = members_.rbegin(); it != members_.rend(); ++it) {
-    if (it->key == key) return &it->value;
-  }
-  return nullptr;
+  return korehook::json::find_member(members_, key);
 }
 
 std::optional<std::string> RawObject::unknown_member(

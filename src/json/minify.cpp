@@ -321,7 +321,7 @@ class Minifier {
   std::string error_;
 };
 
-// --- raw_member: walks text already validated by minify(), with bounds checks only. ---
+// --- raw_members: walks text already validated by minify(), with bounds checks only. ---
 
 // Index just past the string that starts at `pos` (a quote).
 std::size_t skip_string(std::string_view s, std::size_t pos) {
@@ -421,15 +421,15 @@ std::string unescape(std::string_view raw) {
   return out;
 }
 
-bool key_equals(std::string_view raw_key, std::string_view key) {
-  if (raw_key.find('\\') == std::string_view::npos) return raw_key == key;
-  return unescape(raw_key) == key;
+}  // namespace
+
+Result<std::string> minify(std::string_view text, int max_depth) {
+  return Minifier(text, max_depth).run();
 }
 
-// Calls f(raw key, raw value) for each top-level member of a minified object, in order.
-template <typename F>
-void for_each_member(std::string_view object_text, F f) {
-  if (object_text.size() < 2 || object_text.front() != '{') return;
+std::vector<RawMember> raw_members(std::string_view object_text) {
+  std::vector<RawMember> out;
+  if (object_text.size() < 2 || object_text.front() != '{') return out;
   std::size_t pos = 1;
   while (pos < object_text.size() && object_text[pos] == '"') {
     const std::size_t key_end = skip_string(object_text, pos);
@@ -437,35 +437,20 @@ void for_each_member(std::string_view object_text, F f) {
     const std::string_view raw_key = object_text.substr(pos + 1, key_end - pos - 2);
     const std::size_t value_start = key_end + 1;
     pos = skip_value(object_text, value_start);
-    f(raw_key, object_text.substr(value_start, pos - value_start));
+    out.push_back(RawMember{
+        raw_key.find('\\') == std::string_view::npos ? std::string(raw_key) : unescape(raw_key),
+        object_text.substr(value_start, pos - value_start)});
     if (pos >= object_text.size() || object_text[pos] != ',') break;
     ++pos;
   }
-}
-
-}  // namespace
-
-Result<std::string> minify(std::string_view text, int max_depth) {
-  return Minifier(text, max_depth).run();
-}
-
-std::optional<std::string_view> raw_member(std::string_view object_text, std::string_view key) {
-  std::optional<std::string_view> found;
-  for_each_member(object_text, [&](std::string_view raw_key, std::string_view value) {
-    // The last duplicate wins, as in JSON.parse and most receivers' parsers.
-    if (key_equals(raw_key, key)) found = value;
-  });
-  return found;
-}
-
-std::vector<RawMember> raw_members(std::string_view object_text) {
-  std::vector<RawMember> out;
-  for_each_member(object_text, [&](std::string_view raw_key, std::string_view value) {
-    out.push_back(RawMember{
-        raw_key.find('\\') == std::string_view::npos ? std::string(raw_key) : unescape(raw_key),
-        value});
-  });
   return out;
+}
+
+const std::string_view* find_member(const std::vector<RawMember>& members, std::string_view key) {
+  for (auto it = members.rbegin(); it != members.rend(); ++it) {
+    if (it->key == key) return &it->value;
+  }
+  return nullptr;
 }
 
 std::string raw_string_value(std::string_view token) {

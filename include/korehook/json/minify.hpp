@@ -1,6 +1,5 @@
 #pragma once
 
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,10 +17,6 @@ inline constexpr int kMaxDepth = 64;
 // number spelling, string escapes). Error code `invalid_json` with position in the message.
 Result<std::string> minify(std::string_view text, int max_depth = kMaxDepth);
 
-// For a minified JSON object, the raw text of the top-level member `key`, or nullopt.
-// REQUIRES: `object_text` is the output of minify() and is an object.
-std::optional<std::string_view> raw_member(std::string_view object_text, std::string_view key);
-
 // One top-level member of a minified JSON object: its key, unescaped, and the raw text of
 // its value.
 struct RawMember {
@@ -33,6 +28,10 @@ struct RawMember {
 // what a reader of a few members needs without building a DOM of the whole object.
 // REQUIRES: `object_text` is the output of minify() and is an object.
 std::vector<RawMember> raw_members(std::string_view object_text);
+
+// The raw text of the member named `key`, or null. Of duplicate keys the last counts, as in
+// JSON.parse and Boost.JSON.
+const std::string_view* find_member(const std::vector<RawMember>& members, std::string_view key);
 
 // The text of a JSON string token (quotes included) from minify()'s output, unescaped.
 std::string raw_string_value(std::string_view token);
