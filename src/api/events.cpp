@@ -21,6 +21,13 @@ constexpr std::size_t kMaxBatch = 1000;
 
 spdlog::logger& logger() { return log::get("api"); }
 
+// Appends {"id":…,"duplicate":…}, the answer for one appended event, without a JSON DOM.
+void append_accepted(std::string& out, const store::AppendResult& r) {
+  out += "{\"id\":";
+  out += json::serialize(json::string_view(r.event_id));
+  out += r.created ? ",\"duplicate\":false}" : ",\"duplicate\":true}";
+}
+
 // One submitted event, validated; id and time are set when it is appended.
 struct Submitted {
   EventRecord event;
@@ -279,10 +286,10 @@ void submit_event(Context& ctx, Request req, const Params&, Respond respond) {
                      if (!result.ok()) return respond(error_response(result.error()));
                      const store::AppendResult& r = result->front();
                      logger().debug("event={} duplicate={}", r.event_id, !r.created);
-                     json::object answer;
-                     answer["id"] = r.event_id;
-                     answer["duplicate"] = !r.created;
-                     respond(json_response(202, answer));
+                     Response answer;
+                     answer.status = 202;
+                     append_accepted(answer.body, r);
+                     respond(std::move(answer));
                    });
 }
 void submit_event_batch(Context& ctx, Request req, const Params&, Respond respond) {
@@ -332,16 +339,16 @@ void submit_event_batch(Context& ctx, Request req, const Params&, Respond respon
   check_and_append(ctx, std::move(items), true, std::move(respond),
                    [](Result<std::vector<store::AppendResult>> result, Respond& respond) {
                      if (!result.ok()) return respond(error_response(result.error()));
-                     json::array data;
+                     Response answer;
+                     answer.status = 202;
+                     answer.body.reserve(16 + 56 * result->size());
+                     answer.body += "{\"data\":[";
                      for (const auto& r : *result) {
-                       json::object o;
-                       o["id"] = r.event_id;
-                       o["duplicate"] = !r.created;
-                       data.push_back(std::move(o));
+                       if (&r != &result->front()) answer.body += ',';
+                       append_accepted(answer.body, r);
                      }
-                     json::object answer;
-                     answer["data"] = std::move(data);
-                     respond(json_response(202, answer));
+                     answer.body += "]}";
+                     respond(std::move(answer));
                    });
 }
 

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 
 namespace korehook {
 namespace {
@@ -121,13 +122,27 @@ Utf8Sequence utf8_sequence_at(std::string_view text, std::size_t pos) {
 }
 
 void make_utf8(std::string& text) {
+  // What a receiver sends is nearly always ASCII: runs of it are skipped eight bytes at a time.
+  const std::size_t n = text.size();
   std::size_t i = 0;
-  while (i < text.size()) {
+  while (i < n) {
+    std::uint64_t word = 0;
+    if (i + sizeof word <= n) {
+      std::memcpy(&word, text.data() + i, sizeof word);
+      if ((word & 0x8080808080808080ULL) == 0) {
+        i += sizeof word;
+        continue;
+      }
+    }
+    if (static_cast<unsigned char>(text[i]) < 0x80) {
+      ++i;
+      continue;
+    }
     const std::size_t len = utf8_sequence_at(text, i).length;
     if (len == 0) break;
     i += len;
   }
-  if (i == text.size()) return;  // well-formed: nothing to copy
+  if (i == n) return;  // well-formed: nothing to copy
   std::string out(text, 0, i);
   while (i < text.size()) {
     const Utf8Sequence seq = utf8_sequence_at(text, i);

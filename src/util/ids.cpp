@@ -3,12 +3,11 @@
 #include <array>
 #include <cstdint>
 
-#include "korehook/util/encoding.hpp"
-
 namespace korehook {
 namespace {
 
 constexpr std::string_view kCrockford = "0123456789abcdefghjkmnpqrstvwxyz";
+constexpr std::string_view kHex = "0123456789abcdef";
 constexpr std::int64_t kMaxUlidTime = (std::int64_t{1} << 48) - 1;
 
 }  // namespace
@@ -55,8 +54,14 @@ std::string new_uuid_v4(Random& random) {
   random.fill(b);
   b[6] = static_cast<std::uint8_t>((b[6] & 0x0f) | 0x40);  // version 4
   b[8] = static_cast<std::uint8_t>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
-  std::string out = hex_lower(std::string_view(reinterpret_cast<const char*>(b.data()), b.size()));
-  for (std::size_t at : {8, 13, 18, 23}) out.insert(at, 1, '-');
+  // 8-4-4-4-12 hex digits, written in place.
+  std::string out(36, '-');
+  std::size_t at = 0;
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) ++at;  // past a dash
+    out[at++] = kHex[b[i] >> 4];
+    out[at++] = kHex[b[i] & 0x0f];
+  }
   return out;
 }
 

@@ -76,4 +76,17 @@ TEST_CASE("make_utf8 keeps UTF-8 and replaces each ill-formed part with U+FFFD",
   CHECK(fixed("\xE0\x80\x80") == r + r + r);
   CHECK(fixed("\xED\xA0\x80") == r + r + r);
   CHECK(fixed("\xF4\x90\x80\x80") == r + r + r + r);
+  // ASCII is skipped a word at a time: a bad byte or a character is found at every offset
+  // and length around the words.
+  for (std::size_t size = 1; size <= 26; ++size) {
+    const std::string ascii(size, 'x');
+    CHECK(fixed(ascii) == ascii);
+    for (std::size_t at = 0; at < size; ++at) {
+      std::string bad = ascii;
+      bad[at] = '\xE9';
+      CHECK(fixed(bad) == ascii.substr(0, at) + r + ascii.substr(at + 1));
+      const std::string euro = ascii.substr(0, at) + "\xE2\x82\xAC" + ascii.substr(at);
+      CHECK(fixed(euro) == euro);
+    }
+  }
 }
