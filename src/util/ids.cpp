@@ -3,11 +3,12 @@
 #include <array>
 #include <cstdint>
 
+#include "korehook/util/encoding.hpp"
+
 namespace korehook {
 namespace {
 
 constexpr std::string_view kCrockford = "0123456789abcdefghjkmnpqrstvwxyz";
-constexpr std::string_view kHex = "0123456789abcdef";
 constexpr std::int64_t kMaxUlidTime = (std::int64_t{1} << 48) - 1;
 
 }  // namespace
@@ -54,14 +55,13 @@ std::string new_uuid_v4(Random& random) {
   random.fill(b);
   b[6] = static_cast<std::uint8_t>((b[6] & 0x0f) | 0x40);  // version 4
   b[8] = static_cast<std::uint8_t>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
-  // 8-4-4-4-12 hex digits, written in place.
-  std::string out(36, '-');
-  std::size_t at = 0;
-  for (std::size_t i = 0; i < b.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) ++at;  // past a dash
-    out[at++] = kHex[b[i] >> 4];
-    out[at++] = kHex[b[i] & 0x0f];
-  }
+  // 8-4-4-4-12 hex digits, copied once into place.
+  const std::string hex =
+      hex_lower(std::string_view(reinterpret_cast<const char*>(b.data()), b.size()));
+  std::string out;
+  out.reserve(36);
+  out.append(hex, 0, 8).append(1, '-').append(hex, 8, 4).append(1, '-').append(hex, 12, 4);
+  out.append(1, '-').append(hex, 16, 4).append(1, '-').append(hex, 20, 12);
   return out;
 }
 
