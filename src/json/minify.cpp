@@ -1,9 +1,9 @@
 #include "korehook/json/minify.hpp"
 
 #include "korehook/util/encoding.hpp"
+#include "util/words.hpp"
 
 #include <cstdint>
-#include <cstring>
 #include <vector>
 
 #if defined(__SSE2__)
@@ -16,22 +16,10 @@ namespace {
 bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-// Eight bytes at a time: a word is tested for the bytes that end a fast run, and the run goes
-// on while a word has none. A test that says yes may be wrong (the borrow of a lower byte); the
-// byte-wise code after it decides, so only speed depends on it.
-constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
-constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
-
-constexpr std::uint64_t has_zero_byte(std::uint64_t v) { return (v - kOnes) & ~v & kHighs; }
-constexpr std::uint64_t has_byte(std::uint64_t w, unsigned char b) {
-  return has_zero_byte(w ^ (kOnes * b));
-}
-
-std::uint64_t load8(const char* p) {
-  std::uint64_t w;
-  std::memcpy(&w, p, sizeof w);
-  return w;
-}
+using words::has_byte;
+using words::kHighs;
+using words::kOnes;
+using words::load8;
 
 #if defined(__SSE2__)
 // Sixteen bytes at a time (SSE2, part of every x86-64): the index of the first byte from `pos`

@@ -1,8 +1,8 @@
 #include "korehook/util/encoding.hpp"
+#include "util/words.hpp"
 
 #include <array>
 #include <cstdint>
-#include <cstring>
 
 namespace korehook {
 namespace {
@@ -126,13 +126,9 @@ void make_utf8(std::string& text) {
   const std::size_t n = text.size();
   std::size_t i = 0;
   while (i < n) {
-    std::uint64_t word = 0;
-    if (i + sizeof word <= n) {
-      std::memcpy(&word, text.data() + i, sizeof word);
-      if ((word & 0x8080808080808080ULL) == 0) {
-        i += sizeof word;
-        continue;
-      }
+    if (i + 8 <= n && (words::load8(text.data() + i) & words::kHighs) == 0) {
+      i += 8;
+      continue;
     }
     if (static_cast<unsigned char>(text[i]) < 0x80) {
       ++i;
