@@ -6,7 +6,8 @@
 // scenarios whose key contains this: drain, batch, e2e, latency, isolation, backlog),
 // BENCH_BUDGET_S (default 570: later scenarios are skipped, the backlog fill cut short, so the
 // run ends in time), BENCH_LOG_LEVEL (korehookd's log.level, default info), BENCH_E2E_RATES
-// (row 3 at these rates instead of its search, e.g. 5000,8000,11000),
+// (row 3 at these rates instead of its search, e.g. 5000,8000,11000), BENCH_E2E_BATCH (row 3's
+// producers send this many events per request through the batch route; default 1),
 // KOREHOOK_BENCH_WRAPPER (run korehookd under e.g. "valgrind --tool=callgrind"; the profile
 // then covers the drains alone, or the whole run with BENCH_PROFILE=all).
 
@@ -63,6 +64,18 @@ std::vector<double> rate_list(const std::string& text) {
   return rates;
 }
 
+// "10" -> 10; throws unless a whole number of events per request from 1 to 1,000 (the batch
+// route's limit).
+int batch_size(const std::string& text) {
+  char* rest = nullptr;
+  const long n = std::strtol(text.c_str(), &rest, 10);
+  if (text.empty() || *rest != 0 || n < 1 || n > 1000) {
+    throw std::runtime_error("BENCH_E2E_BATCH: '" + text +
+                             "' is not a number of events per request from 1 to 1000");
+  }
+  return static_cast<int>(n);
+}
+
 }  // namespace
 
 int main() {
@@ -90,6 +103,7 @@ int main() {
 
   try {
     options.e2e_rates = rate_list(env_or("BENCH_E2E_RATES", ""));
+    options.e2e_batch = batch_size(env_or("BENCH_E2E_BATCH", "1"));
     Bench bench(options);
     const auto rows = bench.run();
     std::printf("\n%s", format_table(rows).c_str());

@@ -22,6 +22,10 @@ struct BenchOptions {
   // Row 3 measured at these rates, one step each, instead of its search (BENCH_E2E_RATES, a
   // comma-separated list: a diagnostic of how the backlog and the 202 behave by rate).
   std::vector<double> e2e_rates;
+  // Events per request of row 3's producers (BENCH_E2E_BATCH, a diagnostic): 1 is
+  // POST /v1/events, the row as the issue has it; more uses POST /v1/events/batch, which shows
+  // what the delivery sustains while ingest costs little.
+  int e2e_batch = 1;
 };
 
 struct Row {
