@@ -1,6 +1,7 @@
 #include "delivery/connection_pool.hpp"
 
 #include <algorithm>
+#include <utility>
 
 #include "delivery/log.hpp"
 
@@ -41,7 +42,7 @@ void ConnectionPool::put(const std::string& key, std::unique_ptr<TlsConnection> 
     --idle_count_;
   }
   connection->buffer.shrink_to_fit();  // empty (a precondition of reuse): free its storage
-  connection->tcp().expires_never();
+  if (std::exchange(connection->stream_deadline_set, false)) connection->tcp().expires_never();
   const asio::any_io_executor executor = connection->stream.get_executor();
   list.push_back(Idle{next_id_++, std::move(connection), Clock::now()});
   ++idle_count_;

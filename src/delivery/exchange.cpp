@@ -11,6 +11,8 @@
 #include <boost/beast/http/read.hpp>
 #include <cctype>
 #include <limits>
+#include <utility>
+#include <vector>
 
 #include "delivery/log.hpp"
 #include "delivery/request_text.hpp"
@@ -67,11 +69,58 @@ std::string endpoint_text(const tcp::endpoint& endpoint) {
 SenderState::SenderState(asio::io_context& io_context, SenderOptions opts)
     : io(io_context),
       options(std::move(opts)),
-      pool(std::make_shared<ConnectionPool>(options.max_idle_per_origin, options.idle_timeout)) {
+      pool(std::make_shared<ConnectionPool>(options.max_idle_per_origin, options.idle_timeout)),
+      io_timer_(io_context) {
   address_policy.allow_private = options.allow_private;
   std::map<std::string, std::vector<std::string>> resolve;
   for (auto& [name, addresses] : options.resolve) resolve[lowercase(name)] = std::move(addresses);
   options.resolve = std::move(resolve);
+}
+
+void SenderState::watch_io(TimePoint deadline) {
+  ++io_watched_;
+  // Later deadlines wait for the timer's next round (on_io_timer arms it for the earliest).
+  if (deadline < io_timer_at_) arm_io_timer(deadline);
+}
+
+void SenderState::unwatch_io() {
+  // With nothing left to watch the timer is stopped, so that it does not keep the io_context
+  // running (or a test waiting) until a deadline nobody has any more.
+  if (--io_watched_ == 0) stop_io_timer();
+}
+
+void SenderState::stop_io_timer() {
+  io_timer_at_ = TimePoint::max();
+  io_timer_.cancel();
+}
+
+void SenderState::arm_io_timer(TimePoint at) {
+  io_timer_at_ = at;
+  io_timer_.expires_at(at);
+  io_timer_.async_wait([weak = weak_from_this(), at](beast::error_code ec) {
+    auto self = weak.lock();
+    // Cancelled or re-armed meanwhile: a later wait is the current one (or none is).
+    if (ec || !self || self->io_timer_at_ != at) return;
+    self->on_io_timer();
+  });
+}
+
+void SenderState::on_io_timer() {
+  io_timer_at_ = TimePoint::max();
+  const auto now = std::chrono::steady_clock::now();
+  auto next = TimePoint::max();
+  // Copy: io_deadline_passed() only cancels (the handlers run later), but stay safe.
+  const std::vector<Exchange*> exchanges(in_flight.begin(), in_flight.end());
+  for (Exchange* exchange : exchanges) {
+    const auto deadline = exchange->io_deadline();
+    if (deadline == TimePoint::max()) continue;
+    if (deadline <= now) {
+      exchange->io_deadline_passed();
+    } else {
+      next = std::min(next, deadline);
+    }
+  }
+  if (next != TimePoint::max()) arm_io_timer(next);
 }
 
 Exchange::Exchange(std::shared_ptr<SenderState> state, SendRequest request,
@@ -88,7 +137,10 @@ Exchange::Exchange(std::shared_ptr<SenderState> state, SendRequest request,
   state_->in_flight.insert(this);
 }
 
-Exchange::~Exchange() { state_->in_flight.erase(this); }
+Exchange::~Exchange() {
+  unwatch_io();
+  state_->in_flight.erase(this);
+}
 
 void Exchange::start() {
   if (state_->stopped) return abandon();
@@ -119,6 +171,31 @@ void Exchange::abort() {
   resolve_timer_.cancel();
   resolver_.cancel();
   if (connection_) connection_->close();
+}
+
+void Exchange::watch_io(std::chrono::steady_clock::time_point deadline) {
+  unwatch_io();
+  io_deadline_ = deadline;
+  io_deadline_passed_ = false;
+  state_->watch_io(deadline);
+}
+
+void Exchange::unwatch_io() {
+  if (io_deadline_ == std::chrono::steady_clock::time_point::max()) return;
+  io_deadline_ = std::chrono::steady_clock::time_point::max();
+  state_->unwatch_io();
+}
+
+void Exchange::io_deadline_passed() {
+  // Still watched (the exchange ends with a timeout and unwatches then), but no longer timed.
+  io_deadline_passed_ = true;
+  if (!connection_) return;
+  beast::error_code ignored;
+  connection_->tcp().socket().cancel(ignored);
+}
+
+bool Exchange::io_timed_out(beast::error_code ec) const {
+  return ec == beast::error::timeout || (ec && io_deadline_passed_);
 }
 
 // ---- resolve -------------------------------------------------------------------------------
@@ -246,6 +323,7 @@ void Exchange::do_connect() {
   // The previous address's socket may be of the other family: start from a closed one.
   connection_->tcp().close();
   connection_->tcp().expires_at(step_expiry(request_.connect_timeout));
+  connection_->stream_deadline_set = true;
   connection_->tcp().async_connect(
       endpoint, beast::bind_front_handler(&Exchange::on_connect, shared_from_this()));
 }
@@ -279,6 +357,7 @@ void Exchange::do_handshake() {
   }
   state_->sessions->attach(connection_->stream.native_handle(), pool_key_);
   connection_->tcp().expires_at(step_expiry(request_.connect_timeout));
+  connection_->stream_deadline_set = true;
   connection_->stream.async_handshake(
       ssl::stream_base::client,
       beast::bind_front_handler(&Exchange::on_handshake, shared_from_this()));
@@ -309,7 +388,8 @@ void Exchange::do_write() {
   if (request_text_.empty()) render_request(request_, request_text_);
 
   ++connection_->requests;
-  connection_->tcp().expires_at(read_deadline_);
+  if (std::exchange(connection_->stream_deadline_set, false)) connection_->tcp().expires_never();
+  watch_io(read_deadline_);
   asio::async_write(connection_->stream, asio::buffer(request_text_),
                     beast::bind_front_handler(&Exchange::on_write, shared_from_this()));
 }
@@ -317,13 +397,11 @@ void Exchange::do_write() {
 void Exchange::on_write(beast::error_code ec, std::size_t /*bytes*/) {
   if (state_->stopped) return abandon();
   if (ec) {
-    if (reused_ && !retried_ && ec != beast::error::timeout) {
-      return retry_on_fresh_connection("write", ec);
-    }
-    if (ec == beast::error::timeout) {
+    if (io_timed_out(ec)) {
       return fail(ErrorClass::kTimeout,
                   "sending the request " + timeout_text(request_.read_timeout));
     }
+    if (reused_ && !retried_) return retry_on_fresh_connection("write", ec);
     return fail(ErrorClass::kConnect, "sending the request failed: " + ec.message());
   }
   do_read_header();
@@ -333,13 +411,16 @@ void Exchange::on_write(beast::error_code ec, std::size_t /*bytes*/) {
 
 void Exchange::do_read_header() {
   phase_ = Phase::kReading;
+  // The deadline passed while the step before completed: no read is started past it.
+  if (io_deadline_passed_) {
+    return fail(ErrorClass::kTimeout, "no response " + timeout_text(request_.read_timeout));
+  }
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(
       state_->options.max_response_header_bytes, std::numeric_limits<std::uint32_t>::max())));
   // The body is bounded by this exchange (kMaxDrainBytes), not by the parser: a parser limit
   // would fail on a large Content-Length before the excerpt is read.
   parser_->body_limit(boost::none);
-  connection_->tcp().expires_at(read_deadline_);
   http::async_read_header(connection_->stream, connection_->buffer, *parser_,
                           beast::bind_front_handler(&Exchange::on_read_header, shared_from_this()));
 }
@@ -349,12 +430,10 @@ void Exchange::on_read_header(beast::error_code ec, std::size_t /*bytes*/) {
   if (ec) {
     const bool got_bytes =
         parser_->got_some() || connection_->buffer.size() > 0 || interim_responses_ > 0;
-    if (reused_ && !retried_ && !got_bytes && ec != beast::error::timeout) {
-      return retry_on_fresh_connection("read", ec);
-    }
-    if (ec == beast::error::timeout) {
+    if (io_timed_out(ec)) {
       return fail(ErrorClass::kTimeout, "no response " + timeout_text(request_.read_timeout));
     }
+    if (reused_ && !retried_ && !got_bytes) return retry_on_fresh_connection("read", ec);
     if (ec == http::error::header_limit) {
       return fail(ErrorClass::kProtocol,
                   "response header larger than " +
@@ -393,10 +472,12 @@ void Exchange::on_read_header(beast::error_code ec, std::size_t /*bytes*/) {
 }
 
 void Exchange::do_read_body() {
+  if (io_deadline_passed_) {
+    return complete(false, "response body " + timeout_text(request_.read_timeout));
+  }
   auto& body = parser_->get().body();
   body.data = chunk_.data();
   body.size = chunk_.size();
-  connection_->tcp().expires_at(read_deadline_);
   http::async_read(connection_->stream, connection_->buffer, *parser_,
                    beast::bind_front_handler(&Exchange::on_read_body, shared_from_this()));
 }
@@ -411,7 +492,7 @@ void Exchange::on_read_body(beast::error_code ec, std::size_t /*bytes*/) {
   body_bytes_ += got;
 
   // The status is known: a body problem only shortens the excerpt and costs the connection.
-  if (ec == beast::error::timeout) {
+  if (io_timed_out(ec)) {
     return complete(false, "response body " + timeout_text(request_.read_timeout));
   }
   if (ec) return complete(false, "response body incomplete: " + ec.message());
@@ -428,6 +509,7 @@ void Exchange::on_read_body(beast::error_code ec, std::size_t /*bytes*/) {
 void Exchange::retry_on_fresh_connection(const char* step, beast::error_code ec) {
   logger().debug("origin={} stale keep-alive connection ({}: {}), retrying on a new one",
                  request_.url.origin(), step, ec.message());
+  unwatch_io();
   connection_->close();
   connection_.reset();
   reused_ = false;
@@ -480,6 +562,7 @@ void Exchange::finish() {
   if (finished_) return;
   finished_ = true;
   phase_ = Phase::kDone;
+  unwatch_io();
   resolve_timer_.cancel();
   state_->in_flight.erase(this);
   result_.duration_ms = elapsed_ms();

@@ -28,8 +28,17 @@ class Exchange;
 
 // What a Sender shares with its in-flight exchanges. Exchanges hold it by shared_ptr so a
 // late completion never touches a destroyed Sender; `stopped` tells them the Sender is gone.
-struct SenderState {
+struct SenderState : std::enable_shared_from_this<SenderState> {
+  using TimePoint = std::chrono::steady_clock::time_point;
+
   SenderState(boost::asio::io_context& io, SenderOptions options);
+
+  // The request's write and the response's read of every exchange in flight are bounded by
+  // one timer, armed for the earliest of their deadlines: a delivery arms no timer of its own
+  // (Beast's stream deadline armed, and cancelled, a timer for every read and write).
+  void watch_io(TimePoint deadline);  // one more exchange writing or reading until `deadline`
+  void unwatch_io();                  // one fewer
+  void stop_io_timer();               // the Sender is going away
 
   boost::asio::io_context& io;
   SenderOptions options;              // `resolve` keys lowercased
@@ -39,6 +48,14 @@ struct SenderState {
   std::shared_ptr<ConnectionPool> pool;
   bool stopped = false;
   std::unordered_set<Exchange*> in_flight;
+
+ private:
+  void arm_io_timer(TimePoint at);
+  void on_io_timer();
+
+  boost::asio::steady_timer io_timer_;
+  TimePoint io_timer_at_ = TimePoint::max();  // when io_timer_ fires; max: not armed
+  std::size_t io_watched_ = 0;                // exchanges with an I/O deadline
 };
 
 // Limits of one exchange.
@@ -72,6 +89,12 @@ class Exchange final : public std::enable_shared_from_this<Exchange> {
   // handlers then end the exchange without calling `done`.
   void abort();
 
+  // For SenderState's timer: the deadline of the write or read underway (max: none), and
+  // the timer's verdict that it has passed, which cancels that step (its handler then sees
+  // a timeout).
+  std::chrono::steady_clock::time_point io_deadline() const { return io_deadline_; }
+  void io_deadline_passed();
+
  private:
   enum class Phase { kIdle, kResolving, kConnecting, kHandshaking, kWriting, kReading, kDone };
 
@@ -92,6 +115,14 @@ class Exchange final : public std::enable_shared_from_this<Exchange> {
   void on_read_header(boost::beast::error_code ec, std::size_t bytes);
   void do_read_body();
   void on_read_body(boost::beast::error_code ec, std::size_t bytes);
+
+  // The write and the response's reads run until `deadline` (SenderState's timer); unwatch
+  // when they are over.
+  void watch_io(std::chrono::steady_clock::time_point deadline);
+  void unwatch_io();
+  // `ec` ended the write or a read because its deadline passed: Beast's timeout (from a
+  // connection whose stream still had a deadline) or the cancel of io_deadline_passed().
+  bool io_timed_out(boost::beast::error_code ec) const;
 
   // A reused connection failed before any response byte: the peer had closed it while idle.
   void retry_on_fresh_connection(const char* step, boost::beast::error_code ec);
@@ -122,7 +153,10 @@ class Exchange final : public std::enable_shared_from_this<Exchange> {
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point deadline_;       // start_ + request_.timeout
   std::chrono::steady_clock::time_point read_deadline_;  // of write + response
-  bool step_at_deadline_ = false;  // the current step ends at deadline_, not its own bound
+  std::chrono::steady_clock::time_point io_deadline_ =   // read_deadline_ while watched
+      std::chrono::steady_clock::time_point::max();
+  bool io_deadline_passed_ = false;  // the write or response ran past read_deadline_
+  bool step_at_deadline_ = false;    // the current step ends at deadline_, not its own bound
 
   std::string ca_file_;
   std::string pool_key_;

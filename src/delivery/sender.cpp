@@ -23,6 +23,7 @@ Sender::~Sender() {
   // Copy: an exchange leaves the set when it ends, which never happens inside abort().
   const std::vector<Exchange*> in_flight(state.in_flight.begin(), state.in_flight.end());
   for (Exchange* exchange : in_flight) exchange->abort();
+  state.stop_io_timer();
   state.pool->clear(/*forever=*/true);
 }
 

@@ -28,6 +28,9 @@ struct TlsConnection {
   boost::beast::ssl_stream<boost::beast::tcp_stream> stream;
   boost::beast::flat_buffer buffer;  // bytes read past the previous response
   std::uint64_t requests = 0;        // requests sent over this connection
+  // The TCP stream's own deadline is set (connect and handshake use it; the exchange clears
+  // it before the request, whose deadline SenderState's timer keeps).
+  bool stream_deadline_set = false;
 };
 
 // Sets SNI (host names only, never for IP literals, RFC 6066) and the peer identity that

@@ -1,5 +1,11 @@
 // Requests on the wire and responses: statuses, headers, bounded bodies, timeouts, garbage.
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <catch2/catch.hpp>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 #include "helpers.hpp"
 
@@ -215,6 +221,76 @@ TEST_CASE("sender times out a receiver that answers too late", "[sender][respons
   CHECK(elapsed >= 290ms);
   CHECK(elapsed < 2s);
   CHECK(receiver.request_count() == 1);
+  CHECK(sender.idle_connections() == 0);
+}
+
+namespace {
+
+// A TLS server for one connection that completes the handshake and then reads nothing, so a
+// large request fills the socket buffers and its write cannot finish.
+class DeafReceiver {
+ public:
+  explicit DeafReceiver(const IssuedCert& cert) : ssl_(boost::asio::ssl::context::tls_server) {
+    ssl_.use_certificate_chain_file(cert.chain_file);
+    ssl_.use_private_key_file(cert.key_file, boost::asio::ssl::context::pem);
+    acceptor_.open(boost::asio::ip::tcp::v4());
+    acceptor_.bind({boost::asio::ip::make_address("127.0.0.1"), 0});
+    acceptor_.listen();
+    thread_ = std::thread([this] {
+      boost::system::error_code ec;
+      boost::asio::ssl::stream<boost::asio::ip::tcp::socket> stream(io_, ssl_);
+      acceptor_.accept(stream.next_layer(), ec);
+      if (!ec) stream.handshake(boost::asio::ssl::stream_base::server, ec);
+      handshaken_ = !ec;
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return done_; });
+    });
+  }
+  ~DeafReceiver() {
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);  // unblocks an accept still waiting
+    thread_.join();
+  }
+  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  bool handshaken() const { return handshaken_; }
+
+ private:
+  boost::asio::io_context io_;
+  boost::asio::ssl::context ssl_;
+  boost::asio::ip::tcp::acceptor acceptor_{io_};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::atomic<bool> handshaken_{false};
+  std::thread thread_;
+};
+
+}  // namespace
+
+TEST_CASE("sender times out a request the receiver does not read", "[sender][timeout]") {
+  SenderEnv env;
+  DeafReceiver receiver(env.cert);
+  Sender sender(env.io, env.clock, env.sender_options());
+
+  // Far more than the kernel buffers on both sides of a loopback connection hold.
+  auto request = env.request("https://receiver.test:" + std::to_string(receiver.port()) + "/hook",
+                             std::string(32 * 1024 * 1024, 'x'));
+  request.read_timeout = 300ms;
+  const auto start = std::chrono::steady_clock::now();
+  auto result = env.send(sender, request);
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+
+  CHECK(receiver.handshaken());
+  CHECK(result.error == ErrorClass::kTimeout);
+  CHECK(result.error_detail == "sending the request timed out after 300 ms");
+  CHECK_FALSE(result.status.has_value());
+  CHECK(elapsed >= 290ms);
+  CHECK(elapsed < 2s);
   CHECK(sender.idle_connections() == 0);
 }
 
