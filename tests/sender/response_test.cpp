@@ -3,8 +3,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <catch2/catch.hpp>
-#include <condition_variable>
-#include <mutex>
+#include <optional>
 #include <thread>
 
 #include "helpers.hpp"
@@ -227,7 +226,8 @@ TEST_CASE("sender times out a receiver that answers too late", "[sender][respons
 namespace {
 
 // A TLS server for one connection that completes the handshake and then reads nothing, so a
-// large request fills the socket buffers and its write cannot finish.
+// large request fills the socket buffers and its write cannot finish. Asynchronous on its own
+// io_context and thread, so that stopping it never waits for a peer.
 class DeafReceiver {
  public:
   explicit DeafReceiver(const IssuedCert& cert) : ssl_(boost::asio::ssl::context::tls_server) {
@@ -236,24 +236,16 @@ class DeafReceiver {
     acceptor_.open(boost::asio::ip::tcp::v4());
     acceptor_.bind({boost::asio::ip::make_address("127.0.0.1"), 0});
     acceptor_.listen();
-    thread_ = std::thread([this] {
-      boost::system::error_code ec;
-      boost::asio::ssl::stream<boost::asio::ip::tcp::socket> stream(io_, ssl_);
-      acceptor_.accept(stream.next_layer(), ec);
-      if (!ec) stream.handshake(boost::asio::ssl::stream_base::server, ec);
-      handshaken_ = !ec;
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return done_; });
+    stream_.emplace(io_, ssl_);  // after the certificate: the SSL object copies it
+    acceptor_.async_accept(stream_->next_layer(), [this](boost::system::error_code ec) {
+      if (ec) return;
+      stream_->async_handshake(boost::asio::ssl::stream_base::server,
+                               [this](boost::system::error_code ec) { handshaken_ = !ec; });
     });
+    thread_ = std::thread([this] { io_.run(); });  // ends after the handshake, or when stopped
   }
   ~DeafReceiver() {
-    {
-      std::lock_guard lock(mu_);
-      done_ = true;
-    }
-    cv_.notify_all();
-    boost::system::error_code ignored;
-    acceptor_.close(ignored);  // unblocks an accept still waiting
+    io_.stop();
     thread_.join();
   }
   std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
@@ -263,9 +255,7 @@ class DeafReceiver {
   boost::asio::io_context io_;
   boost::asio::ssl::context ssl_;
   boost::asio::ip::tcp::acceptor acceptor_{io_};
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false;
+  std::optional<boost::asio::ssl::stream<boost::asio::ip::tcp::socket>> stream_;
   std::atomic<bool> handshaken_{false};
   std::thread thread_;
 };
