@@ -197,32 +197,6 @@ TEST_CASE("sender reads a moderate body to the end and keeps the connection",
   CHECK(env.send(sender, env.request(url_for(receiver, "receiver.test"))).reused_connection);
 }
 
-TEST_CASE("sender times out a receiver that answers too late", "[sender][response]") {
-  SenderEnv env;
-  TlsReceiver receiver(env.receiver_options());
-  Sender sender(env.io, env.clock, env.sender_options());
-  SECTION("delayed past read_timeout") {
-    receiver.set_handler([](const ReceivedRequest&) { return Reply{.delay = 5s}; });
-  }
-  SECTION("never answers") {
-    receiver.set_handler([](const ReceivedRequest&) { return Reply::hang(); });
-  }
-
-  auto request = env.request(url_for(receiver, "receiver.test"));
-  request.read_timeout = 300ms;
-  const auto start = std::chrono::steady_clock::now();
-  auto result = env.send(sender, request);
-  const auto elapsed = std::chrono::steady_clock::now() - start;
-
-  CHECK(result.error == ErrorClass::kTimeout);
-  CHECK(result.error_detail == "no response timed out after 300 ms");
-  CHECK_FALSE(result.status.has_value());
-  CHECK(elapsed >= 290ms);
-  CHECK(elapsed < 2s);
-  CHECK(receiver.request_count() == 1);
-  CHECK(sender.idle_connections() == 0);
-}
-
 namespace {
 
 // A TLS server for one connection that completes the handshake and then reads nothing, so a
@@ -236,7 +210,8 @@ class DeafReceiver {
     acceptor_.open(boost::asio::ip::tcp::v4());
     acceptor_.bind({boost::asio::ip::make_address("127.0.0.1"), 0});
     acceptor_.listen();
-    stream_.emplace(io_, ssl_);  // after the certificate: the SSL object copies it
+    port_ = acceptor_.local_endpoint().port();  // read here: the thread owns the acceptor
+    stream_.emplace(io_, ssl_);                 // after the certificate: the SSL object copies it
     acceptor_.async_accept(stream_->next_layer(), [this](boost::system::error_code ec) {
       if (ec) return;
       stream_->async_handshake(boost::asio::ssl::stream_base::server,
@@ -248,7 +223,7 @@ class DeafReceiver {
     io_.stop();
     thread_.join();
   }
-  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  std::uint16_t port() const { return port_; }
   bool handshaken() const { return handshaken_; }
 
  private:
@@ -256,11 +231,45 @@ class DeafReceiver {
   boost::asio::ssl::context ssl_;
   boost::asio::ip::tcp::acceptor acceptor_{io_};
   std::optional<boost::asio::ssl::stream<boost::asio::ip::tcp::socket>> stream_;
+  std::uint16_t port_ = 0;
   std::atomic<bool> handshaken_{false};
   std::thread thread_;
 };
 
+// Sends `request` with a read_timeout of 300 ms to a receiver that will not let it finish:
+// the attempt ends as a timeout with `detail`, after the 300 ms and not much later, and the
+// connection is not kept.
+void send_past_read_timeout(SenderEnv& env, Sender& sender, SendRequest request,
+                            const std::string& detail) {
+  request.read_timeout = 300ms;
+  const auto start = std::chrono::steady_clock::now();
+  const auto result = env.send(sender, std::move(request));
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  CHECK(result.error == ErrorClass::kTimeout);
+  CHECK(result.error_detail == detail);
+  CHECK_FALSE(result.status.has_value());
+  CHECK(elapsed >= 290ms);
+  CHECK(elapsed < 2s);
+  CHECK(sender.idle_connections() == 0);
+}
+
 }  // namespace
+
+TEST_CASE("sender times out a receiver that answers too late", "[sender][response]") {
+  SenderEnv env;
+  TlsReceiver receiver(env.receiver_options());
+  Sender sender(env.io, env.clock, env.sender_options());
+  SECTION("delayed past read_timeout") {
+    receiver.set_handler([](const ReceivedRequest&) { return Reply{.delay = 5s}; });
+  }
+  SECTION("never answers") {
+    receiver.set_handler([](const ReceivedRequest&) { return Reply::hang(); });
+  }
+
+  send_past_read_timeout(env, sender, env.request(url_for(receiver, "receiver.test")),
+                         "no response timed out after 300 ms");
+  CHECK(receiver.request_count() == 1);
+}
 
 TEST_CASE("sender times out a request the receiver does not read", "[sender][timeout]") {
   SenderEnv env;
@@ -268,20 +277,12 @@ TEST_CASE("sender times out a request the receiver does not read", "[sender][tim
   Sender sender(env.io, env.clock, env.sender_options());
 
   // Far more than the kernel buffers on both sides of a loopback connection hold.
-  auto request = env.request("https://receiver.test:" + std::to_string(receiver.port()) + "/hook",
-                             std::string(32 * 1024 * 1024, 'x'));
-  request.read_timeout = 300ms;
-  const auto start = std::chrono::steady_clock::now();
-  auto result = env.send(sender, request);
-  const auto elapsed = std::chrono::steady_clock::now() - start;
-
+  send_past_read_timeout(
+      env, sender,
+      env.request("https://receiver.test:" + std::to_string(receiver.port()) + "/hook",
+                  std::string(32 * 1024 * 1024, 'x')),
+      "sending the request timed out after 300 ms");
   CHECK(receiver.handshaken());
-  CHECK(result.error == ErrorClass::kTimeout);
-  CHECK(result.error_detail == "sending the request timed out after 300 ms");
-  CHECK_FALSE(result.status.has_value());
-  CHECK(elapsed >= 290ms);
-  CHECK(elapsed < 2s);
-  CHECK(sender.idle_connections() == 0);
 }
 
 TEST_CASE("sender classifies a broken response as a protocol error", "[sender][response]") {
