@@ -466,8 +466,8 @@ struct Bench::Impl {
 
   // How late this machine wakes a thread: `samples` sleeps of 1 ms on an otherwise idle
   // machine, the overshoot of each in ms. A 202 takes several wake-ups (io thread, store
-  // thread, syncer, io thread, producer), so the tail of row 4 cannot be shorter than a few of
-  // these together; on a paravirtualised guest they reach tens of ms.
+  // thread, syncer, io thread, producer), so late ones can show in row 4's tail; on a
+  // paravirtualised guest they reach tens of ms.
   static std::vector<double> wake_lateness(int samples) {
     std::vector<double> late;
     late.reserve(static_cast<std::size_t>(samples));
