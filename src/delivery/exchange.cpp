@@ -109,9 +109,9 @@ void SenderState::on_io_timer() {
   io_timer_at_ = TimePoint::max();
   const auto now = std::chrono::steady_clock::now();
   auto next = TimePoint::max();
-  // Copy: io_deadline_passed() only cancels (the handlers run later), but stay safe.
-  const std::vector<Exchange*> exchanges(in_flight.begin(), in_flight.end());
-  for (Exchange* exchange : exchanges) {
+  // io_deadline_passed() only cancels: the handlers, which end exchanges and so change
+  // in_flight, run later from the io_context's queue.
+  for (Exchange* exchange : in_flight) {
     const auto deadline = exchange->io_deadline();
     if (deadline == TimePoint::max()) continue;
     if (deadline <= now) {
@@ -194,9 +194,7 @@ void Exchange::io_deadline_passed() {
   connection_->tcp().socket().cancel(ignored);
 }
 
-bool Exchange::io_timed_out(beast::error_code ec) const {
-  return ec == beast::error::timeout || (ec && io_deadline_passed_);
-}
+bool Exchange::io_timed_out(beast::error_code ec) const { return ec && io_deadline_passed_; }
 
 // ---- resolve -------------------------------------------------------------------------------
 

@@ -120,8 +120,8 @@ class Exchange final : public std::enable_shared_from_this<Exchange> {
   // when they are over.
   void watch_io(std::chrono::steady_clock::time_point deadline);
   void unwatch_io();
-  // `ec` ended the write or a read because its deadline passed: Beast's timeout (from a
-  // connection whose stream still had a deadline) or the cancel of io_deadline_passed().
+  // `ec` ended the write or a read because its deadline passed (the cancel of
+  // io_deadline_passed(); the stream's own deadline is cleared before the write).
   bool io_timed_out(boost::beast::error_code ec) const;
 
   // A reused connection failed before any response byte: the peer had closed it while idle.
