@@ -7,6 +7,7 @@
 #include "api/context.hpp"
 #include "korehook/json/minify.hpp"
 #include "korehook/route/filter.hpp"
+#include "korehook/util/encoding.hpp"
 #include "korehook/util/ids.hpp"
 #include "korehook/util/time.hpp"
 #include "log/log.hpp"
@@ -19,12 +20,16 @@ constexpr std::size_t kMaxIdempotencyKey = 255;
 constexpr std::size_t kMaxContentType = 255;
 constexpr std::size_t kMaxBatch = 1000;
 
-spdlog::logger& logger() { return log::get("api"); }
+// Looked up once: it runs once per event (log.hpp).
+spdlog::logger& logger() {
+  static spdlog::logger& module = log::get("api");
+  return module;
+}
 
 // Appends {"id":…,"duplicate":…}, the answer for one appended event, without a JSON DOM.
 void append_accepted(std::string& out, const store::AppendResult& r) {
   out += "{\"id\":";
-  out += json::serialize(json::string_view(r.event_id));
+  append_json_string(out, r.event_id);
   out += r.created ? ",\"duplicate\":false}" : ",\"duplicate\":true}";
 }
 

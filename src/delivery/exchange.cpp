@@ -10,6 +10,7 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <cctype>
+#include <iterator>
 #include <limits>
 #include <utility>
 #include <vector>
@@ -458,6 +459,9 @@ void Exchange::on_read_header(beast::error_code ec, std::size_t /*bytes*/) {
 
   result_.first_byte_ms = elapsed_ms();
   result_.status = status;
+  // Sized once: growing the vector field by field moved every header's strings again.
+  result_.response_headers.reserve(
+      static_cast<std::size_t>(std::distance(response.begin(), response.end())));
   for (const auto& field : response) {
     result_.response_headers.emplace_back(std::string(field.name_string()),
                                           std::string(field.value()));

@@ -26,7 +26,11 @@ constexpr TimeMs kHeld = store::kLeaseHeld;
 constexpr TimeMs kNever = std::numeric_limits<TimeMs>::max();
 constexpr std::string_view kCallbackKeyPrefix = "callback ";
 
-spdlog::logger& logger() { return log::get("dispatch"); }
+// Looked up once: it runs several times per delivery (log.hpp).
+spdlog::logger& logger() {
+  static spdlog::logger& module = log::get("dispatch");
+  return module;
+}
 
 }  // namespace
 

@@ -89,18 +89,6 @@ retry::ErrorClass error_class_from_text(const std::optional<std::string>& text) 
 
 namespace {
 
-// Appends `text` as a JSON string, escaped by Boost.JSON's serializer (no DOM, no string
-// of its own).
-void append_json_string(std::string& out, std::string_view text) {
-  json::serializer serializer;
-  serializer.reset(text);
-  char buffer[512];
-  while (!serializer.done()) {
-    const json::string_view part = serializer.read(buffer);
-    out.append(part.data(), part.size());
-  }
-}
-
 // The first `count` headers as [[name, value], ...], written directly: for an attempt's
 // response this ran once per delivery, and a JSON DOM of the list cost five times as much.
 std::string write_headers(const HeaderList& headers, std::size_t count) {

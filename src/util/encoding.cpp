@@ -153,4 +153,66 @@ void make_utf8(std::string& text) {
   text = std::move(out);
 }
 
+namespace {
+
+bool needs_json_escape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
+
+// The position of the first byte from `i` on that needs an escape, or text.size(). Words that
+// need none are skipped eight bytes at a time; the byte-wise loop finds the byte itself.
+std::size_t next_json_escape(std::string_view text, std::size_t i) {
+  const std::size_t n = text.size();
+  for (; i + 8 <= n; i += 8) {
+    const std::uint64_t w = words::load8(text.data() + i);
+    if (words::has_byte_below(w, 0x20) | words::has_byte(w, '"') | words::has_byte(w, '\\')) {
+      break;
+    }
+  }
+  while (i < n && !needs_json_escape(static_cast<unsigned char>(text[i]))) ++i;
+  return i;
+}
+
+}  // namespace
+
+void append_json_string(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const std::size_t n = text.size();
+  out.reserve(out.size() + n + 2);
+  out += '"';
+  std::size_t run = 0;
+  for (std::size_t i = next_json_escape(text, 0); i < n; i = next_json_escape(text, run)) {
+    out.append(text.data() + run, i - run);
+    run = i + 1;
+    const auto c = static_cast<unsigned char>(text[i]);
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default: {
+        const char escape[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+        out.append(escape, sizeof escape);
+      }
+    }
+  }
+  out.append(text.data() + run, n - run);
+  out += '"';
+}
+
 }  // namespace korehook

@@ -17,6 +17,10 @@ constexpr std::uint64_t has_zero_byte(std::uint64_t v) { return (v - kOnes) & ~v
 constexpr std::uint64_t has_byte(std::uint64_t w, unsigned char b) {
   return has_zero_byte(w ^ (kOnes * b));
 }
+// A byte below `n` (n at most 0x80).
+constexpr std::uint64_t has_byte_below(std::uint64_t w, unsigned char n) {
+  return (w - kOnes * n) & ~w & kHighs;
+}
 
 inline std::uint64_t load8(const char* p) {
   std::uint64_t w;

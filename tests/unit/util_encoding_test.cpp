@@ -1,6 +1,8 @@
+#include <boost/json.hpp>
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <vector>
 
 #include "korehook/util/encoding.hpp"
 
@@ -89,4 +91,29 @@ TEST_CASE("make_utf8 keeps UTF-8 and replaces each ill-formed part with U+FFFD",
       CHECK(fixed(euro) == euro);
     }
   }
+}
+
+TEST_CASE("append_json_string escapes every byte as Boost.JSON's serializer does", "[encoding]") {
+  namespace json = boost::json;
+  for (int b = 0; b < 256; ++b) {
+    const std::string byte(1, static_cast<char>(b));
+    INFO("byte " << b);
+    // The byte alone, at the start, in the middle, twice, and at the end of plain runs, and at
+    // each offset of a text long enough to be read eight bytes at a time.
+    std::vector<std::string> texts = {byte,        byte + "ab",  "ab" + byte + "cd",
+                                      byte + byte, "abc" + byte, std::string(40, 'x') + byte + "y"};
+    for (std::size_t at = 0; at < 17; ++at) {
+      texts.push_back(std::string(at, 'x') + byte + std::string(17 - at, 'y') + byte + "z");
+    }
+    for (const std::string& text : texts) {
+      std::string out = "[";
+      korehook::append_json_string(out, text);
+      CHECK(out == "[" + json::serialize(json::string_view(text)));
+    }
+  }
+  std::string out;
+  korehook::append_json_string(out, "");
+  CHECK(out == R"("")");
+  korehook::append_json_string(out, "\xC3\xA9t\xC3\xA9");
+  CHECK(out == "\"\"\"\xC3\xA9t\xC3\xA9\"");
 }
