@@ -9,6 +9,7 @@
 #include <array>
 #include <atomic>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
@@ -421,7 +422,12 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec && ec != asio::error::would_block) return close();
     if (written == out->size()) {
       if (!keep_alive) return close();
-      return do_read_header();
+      // The next read starts after a turn of the io queue, not at once: Asio tries a read
+      // before it waits, and right after the answer the client has seldom sent its next
+      // request yet, so that try found nothing (a system call) about every other request.
+      deadline_ = SteadyClock::time_point::max();
+      asio::post(socket_.get_executor(), [self = shared_from_this()] { self->do_read_header(); });
+      return;
     }
     deadline_ = SteadyClock::now() + server_->options.request_timeout;
     asio::async_write(
