@@ -1,11 +1,10 @@
 #include "cli/command.hpp"
 
 #include "korehook/json/minify.hpp"
+#include "korehook/util/encoding.hpp"
 
 #include <boost/json/error.hpp>
-#include <boost/json/serialize.hpp>
 #include <boost/json/stream_parser.hpp>
-#include <boost/json/string.hpp>
 #include <boost/url/encode.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
 #include <charconv>
@@ -143,7 +142,9 @@ Result<Unit> validate_json(std::string_view flag, std::string_view text) {
 }
 
 std::string json_quote(std::string_view text) {
-  return boost::json::serialize(boost::json::string(text));
+  std::string out;
+  append_json_string(out, text);
+  return out;
 }
 
 }  // namespace korehook::cli

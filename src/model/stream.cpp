@@ -1,19 +1,12 @@
 #include "korehook/model/stream.hpp"
 
 #include <algorithm>
-#include <boost/json.hpp>
 #include <cctype>
 
 #include "korehook/json/minify.hpp"
+#include "korehook/util/encoding.hpp"
 
 namespace korehook {
-
-namespace {
-
-// A JSON string literal of `s`.
-std::string quoted(std::string_view s) { return boost::json::serialize(boost::json::value(s)); }
-
-}  // namespace
 
 std::string_view to_string(RuleStatus s) {
   return s == RuleStatus::kDisabled ? "disabled" : "enabled";
@@ -82,11 +75,18 @@ bool is_json_media_type(std::string_view ct) {
 std::string cloud_event_json(const CloudEvent& e) {
   std::string out;
   out.reserve(e.body.size() + 256);
-  out += "{\"id\":" + quoted(e.id);
-  out += ",\"time\":" + quoted(format_rfc3339(e.time));
-  out += ",\"type\":" + quoted(e.type);
-  out += ",\"source\":" + quoted(e.source);
-  if (e.dataschema) out += ",\"dataschema\":" + quoted(*e.dataschema);
+  out += "{\"id\":";
+  append_json_string(out, e.id);
+  out += ",\"time\":";
+  append_json_string(out, format_rfc3339(e.time));
+  out += ",\"type\":";
+  append_json_string(out, e.type);
+  out += ",\"source\":";
+  append_json_string(out, e.source);
+  if (e.dataschema) {
+    out += ",\"dataschema\":";
+    append_json_string(out, *e.dataschema);
+  }
   out += R"(,"specversion":"1.0","datacontenttype":"application/json","data":)";
   // Bodies submitted as "data" are minified JSON already; a raw body with a JSON content
   // type is checked here, and anything that is not JSON travels as a string.
@@ -97,7 +97,7 @@ std::string cloud_event_json(const CloudEvent& e) {
       return out;
     }
   }
-  out += quoted(e.body);
+  append_json_string(out, e.body);
   out += '}';
   return out;
 }
