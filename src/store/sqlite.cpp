@@ -100,13 +100,26 @@ Statement::Use& Statement::Use::bind(std::int64_t v) {
   return *this;
 }
 
-Statement::Use& Statement::Use::bind(std::string_view text) {
+// `lifetime`: SQLITE_TRANSIENT (SQLite copies the bytes now) or SQLITE_STATIC (it reads them in
+// place until the bindings are cleared).
+Statement::Use& Statement::Use::bind_text(std::string_view text, void (*lifetime)(void*)) {
   // A null data pointer would bind NULL: point empty strings at a literal.
   const char* data = text.empty() ? "" : text.data();
-  int rc = sqlite3_bind_text64(s_.stmt_, next_param_++, data, text.size(), SQLITE_TRANSIENT,
-                               SQLITE_UTF8);
+  int rc = sqlite3_bind_text64(s_.stmt_, next_param_++, data, text.size(), lifetime, SQLITE_UTF8);
   if (rc != SQLITE_OK) s_.fail(rc, "binding");
   return *this;
+}
+
+Statement::Use& Statement::Use::bind_bytes(std::string_view bytes, void (*lifetime)(void*)) {
+  int rc = bytes.empty()
+               ? sqlite3_bind_zeroblob(s_.stmt_, next_param_++, 0)
+               : sqlite3_bind_blob64(s_.stmt_, next_param_++, bytes.data(), bytes.size(), lifetime);
+  if (rc != SQLITE_OK) s_.fail(rc, "binding");
+  return *this;
+}
+
+Statement::Use& Statement::Use::bind(std::string_view text) {
+  return bind_text(text, SQLITE_TRANSIENT);
 }
 
 Statement::Use& Statement::Use::bind(const std::optional<std::string>& text) {
@@ -114,11 +127,19 @@ Statement::Use& Statement::Use::bind(const std::optional<std::string>& text) {
 }
 
 Statement::Use& Statement::Use::bind_blob(std::string_view bytes) {
-  int rc = bytes.empty() ? sqlite3_bind_zeroblob(s_.stmt_, next_param_++, 0)
-                         : sqlite3_bind_blob64(s_.stmt_, next_param_++, bytes.data(), bytes.size(),
-                                               SQLITE_TRANSIENT);
-  if (rc != SQLITE_OK) s_.fail(rc, "binding");
-  return *this;
+  return bind_bytes(bytes, SQLITE_TRANSIENT);
+}
+
+Statement::Use& Statement::Use::bind_unowned(std::string_view text) {
+  return bind_text(text, SQLITE_STATIC);
+}
+
+Statement::Use& Statement::Use::bind_unowned(const std::optional<std::string>& text) {
+  return text ? bind_unowned(std::string_view(*text)) : bind_null();
+}
+
+Statement::Use& Statement::Use::bind_blob_unowned(std::string_view bytes) {
+  return bind_bytes(bytes, SQLITE_STATIC);
 }
 
 Statement::Use& Statement::Use::bind_null() {

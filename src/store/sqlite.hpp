@@ -63,6 +63,14 @@ class Statement {
     Use& bind(const char* text) { return bind(std::string_view(text)); }
     Use& bind(const std::optional<std::string>& text);  // TEXT or NULL
     Use& bind_blob(std::string_view bytes);             // BLOB; empty stays x''
+    // As bind and bind_blob, but SQLite reads the bytes where they are instead of copying
+    // them (SQLITE_STATIC): they must stay valid and unchanged until this Use is destroyed (its
+    // destructor clears the bindings). For the hot statements, whose strings are members of a
+    // command that outlives them; never for a temporary bound before a later step.
+    Use& bind_unowned(std::string_view text);
+    Use& bind_unowned(const std::string& text) { return bind_unowned(std::string_view(text)); }
+    Use& bind_unowned(const std::optional<std::string>& text);
+    Use& bind_blob_unowned(std::string_view bytes);
     Use& bind_null();
 
     // Steps once: true when a row is available, false when done.
@@ -77,6 +85,9 @@ class Statement {
     std::optional<std::string> get_optional_text(int col) const;
 
    private:
+    Use& bind_text(std::string_view text, void (*lifetime)(void*));
+    Use& bind_bytes(std::string_view bytes, void (*lifetime)(void*));
+
     Statement& s_;
     int next_param_ = 1;
   };

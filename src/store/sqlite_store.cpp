@@ -518,15 +518,8 @@ void SqliteStore::append_events(std::vector<NewEvent> events,
   auto body = [this, events = std::move(events)]() -> Result<std::vector<AppendResult>> {
     std::vector<AppendResult> out;
     out.reserve(events.size());
-    const std::string* known_account = nullptr;  // a batch's events share their account
     for (const auto& ne : events) {
       const EventRecord& e = ne.event;
-      if (known_account == nullptr || *known_account != e.account_id) {
-        if (!st_->account_known(e.account_id)) {
-          return Error{"not_found", "account '" + e.account_id + "' does not exist"};
-        }
-        known_account = &e.account_id;
-      }
       if (e.idempotency_key) {
         auto row = st_->find_idempotent.use();
         row.bind(e.account_id).bind(*e.idempotency_key);
@@ -535,22 +528,29 @@ void SqliteStore::append_events(std::vector<NewEvent> events,
           continue;
         }
       }
-      st_->insert_event.use()
-          .bind(e.id)
-          .bind(e.account_id)
-          .bind(e.type)
-          .bind(e.content_type)
-          .bind_blob(e.body)
-          .bind(e.idempotency_key)
-          .bind(e.callback_url)
-          .bind(e.created_at)
-          .exec();
+      // The strings are the command's own (`events`), so SQLite reads them in place. The
+      // account's foreign key is the check that it exists: no lookup of its own per event.
+      try {
+        st_->insert_event.use()
+            .bind_unowned(e.id)
+            .bind_unowned(e.account_id)
+            .bind_unowned(e.type)
+            .bind_unowned(e.content_type)
+            .bind_blob_unowned(e.body)
+            .bind_unowned(e.idempotency_key)
+            .bind_unowned(e.callback_url)
+            .bind(e.created_at)
+            .exec();
+      } catch (const sqlite::SqliteError& error) {
+        if (error.extended_code() != SQLITE_CONSTRAINT_FOREIGNKEY) throw;
+        return Error{"not_found", "account '" + e.account_id + "' does not exist"};
+      }
       for (const auto& d : ne.deliveries) {
         st_->insert_delivery.use()
-            .bind(d.id)
-            .bind(e.id)
-            .bind(d.endpoint_id)
-            .bind(d.token)
+            .bind_unowned(d.id)
+            .bind_unowned(e.id)
+            .bind_unowned(d.endpoint_id)
+            .bind_unowned(d.token)
             .bind(to_int(d.state))
             .bind(std::int64_t{d.attempt_count})
             .bind(std::int64_t{d.cycle_start})
@@ -601,7 +601,7 @@ void SqliteStore::complete_attempts(std::vector<AttemptDone> results, Callback<U
           .bind(r.next_attempt_at)
           .bind(r.lease_until)
           .bind(now)
-          .bind(a.delivery_id)
+          .bind_unowned(a.delivery_id)
           .exec();
       if (db_->changes() == 0) {
         // One bad result must not undo the others of the batch.
@@ -609,7 +609,7 @@ void SqliteStore::complete_attempts(std::vector<AttemptDone> results, Callback<U
         continue;
       }
       auto insert = st_->insert_attempt.use();
-      insert.bind(a.delivery_id)
+      insert.bind_unowned(a.delivery_id)
           .bind(std::int64_t{a.number})
           .bind(a.started_at)
           .bind(a.duration_ms);
@@ -623,9 +623,10 @@ void SqliteStore::complete_attempts(std::vector<AttemptDone> results, Callback<U
       } else {
         insert.bind(retry::to_string(a.error));
       }
-      insert.bind(a.error_detail)
+      // The headers' JSON is a temporary, bound as a copy.
+      insert.bind_unowned(a.error_detail)
           .bind(response_headers_to_json(a.response_headers))
-          .bind_blob(a.response_excerpt)
+          .bind_blob_unowned(a.response_excerpt)
           .exec();
       if (db_->changes() == 0) {
         logger().warn("delivery={} attempt={} was recorded already; the first record is kept",

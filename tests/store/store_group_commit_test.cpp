@@ -94,7 +94,8 @@ TEST_CASE("store: a command that fails in a shared savepoint is undone alone, th
         expect(dup));
     store->complete_attempts({make_result("dlv_old", 1, DeliveryState::kDelivered)},
                              expect(attempt));
-    // Fails without an SQLite error: its account does not exist.
+    // Fails with a result, no exception reaching the store: its account does not exist (the
+    // append catches the foreign key's error).
     store->append_events({make_new_event(make_event("evt_g", 1000, std::nullopt, "ghost"),
                                          {make_delivery("dlv_g", "evt_g")})},
                          expect(ghost));
