@@ -24,7 +24,6 @@ namespace korehook::delivery {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
-namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using retry::ErrorClass;
 
@@ -358,7 +357,6 @@ void Exchange::do_handshake() {
   connection_->tcp().expires_at(step_expiry(request_.connect_timeout));
   connection_->stream_deadline_set = true;
   connection_->stream.async_handshake(
-      ssl::stream_base::client,
       beast::bind_front_handler(&Exchange::on_handshake, shared_from_this()));
 }
 

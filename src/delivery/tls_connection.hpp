@@ -4,10 +4,11 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 #include <cstdint>
 #include <memory>
 #include <string>
+
+#include "delivery/tls_stream.hpp"
 
 namespace korehook::delivery {
 
@@ -17,7 +18,7 @@ struct TlsConnection {
   TlsConnection(const boost::asio::any_io_executor& executor,
                 std::shared_ptr<boost::asio::ssl::context> context, std::size_t buffer_limit);
 
-  boost::beast::tcp_stream& tcp() { return boost::beast::get_lowest_layer(stream); }
+  boost::beast::tcp_stream& tcp() { return stream.next_layer(); }
 
   // Closes the socket at once, without a TLS close_notify. Pending operations end with
   // operation_aborted.
@@ -25,7 +26,7 @@ struct TlsConnection {
 
   // Declared before the stream: the SSL object was created from it.
   std::shared_ptr<boost::asio::ssl::context> context;
-  boost::beast::ssl_stream<boost::beast::tcp_stream> stream;
+  TlsStream stream;
   boost::beast::flat_buffer buffer;  // bytes read past the previous response
   std::uint64_t requests = 0;        // requests sent over this connection
   // The TCP stream's own deadline is set (connect and handshake use it; the exchange clears
