@@ -133,6 +133,10 @@ class TlsStream {
         case State::kStart:
           // An empty read or write asks nothing of OpenSSL (as Asio's engine).
           if ((call_ == Call::kRead || call_ == Call::kWrite) && size_ == 0) return post(self);
+          // Nothing read and nothing buffered in OpenSSL: SSL_read could only ask for input.
+          if (call_ == Call::kRead && s_.in_.size() == 0 && SSL_has_pending(s_.ssl_) == 0) {
+            return read(self);
+          }
           break;
         case State::kWriting:
           s_.out_.clear();
