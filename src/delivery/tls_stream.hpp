@@ -180,8 +180,8 @@ class TlsStream {
     enum class State { kStart, kWriting, kReading, kPosted };
 
     // The handshake and the shutdown are bounded by the TCP stream's deadline; reads and writes
-    // go to the socket itself, which the sender's one timer cancels at their deadline (Beast's
-    // stream would arm and cancel a timer of its own for each).
+    // go to the socket itself, which the sender's one timer cancels at their deadline (without
+    // the TCP stream's deadline bookkeeping for each).
     bool timed() const { return call_ == Call::kHandshake || call_ == Call::kShutdown; }
 
     template <class Self>
