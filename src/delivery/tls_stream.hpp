@@ -142,9 +142,11 @@ class TlsStream {
           s_.out_.clear();
           // OpenSSL's own error, if it had one, says more than the socket's (as Asio's stream):
           // the alert of a failed handshake may meet a peer that is gone.
-          if (done_) return finish(self, outcome_.error ? outcome_.error : ec, outcome_.result);
+          if (outcome_.next == Next::kDone) {
+            return finish(self, outcome_.error ? outcome_.error : ec, outcome_.result);
+          }
           if (ec) return finish(self, ec, 0);
-          if (read_next_) return read(self);
+          if (outcome_.next == Next::kRead) return read(self);
           break;
         case State::kReading:
           if (ec) return finish(self, s_.transport_error(ec), 0);
@@ -155,8 +157,6 @@ class TlsStream {
       }
       for (;;) {
         outcome_ = s_.perform(call_, data_, size_);
-        done_ = outcome_.next == Next::kDone;
-        read_next_ = outcome_.next == Next::kRead;
         // What OpenSSL wrote goes out first: the request, handshake messages, an alert.
         if (!s_.out_.empty()) {
           state_ = State::kWriting;
@@ -168,8 +168,8 @@ class TlsStream {
           }
           return;
         }
-        if (read_next_) return read(self);
-        if (done_) {
+        if (outcome_.next == Next::kRead) return read(self);
+        if (outcome_.next == Next::kDone) {
           if (state_ == State::kStart) return post(self);
           return finish(self, outcome_.error, outcome_.result);
         }
@@ -215,9 +215,7 @@ class TlsStream {
     void* data_;
     std::size_t size_;
     State state_ = State::kStart;
-    Outcome outcome_;
-    bool done_ = false;
-    bool read_next_ = false;
+    Outcome outcome_;  // of the last OpenSSL call
   };
 
   template <class Signature, class Handler>
