@@ -8,6 +8,7 @@
 // run ends in time), BENCH_LOG_LEVEL (korehookd's log.level, default info), BENCH_E2E_RATES
 // (row 3 at these rates instead of its search, e.g. 5000,8000,11000), BENCH_E2E_BATCH (row 3's
 // producers send this many events per request through the batch route; default 1),
+// BENCH_E2E_PRODUCERS (row 3's producer connections for every step instead of the search's),
 // KOREHOOK_BENCH_WRAPPER (run korehookd under e.g. "valgrind --tool=callgrind"; the profile
 // then covers the drains alone, or the whole run with BENCH_PROFILE=all).
 
@@ -64,14 +65,14 @@ std::vector<double> rate_list(const std::string& text) {
   return rates;
 }
 
-// "10" -> 10; throws unless a whole number of events per request from 1 to 1,000 (the batch
-// route's limit).
-int batch_size(const std::string& text) {
+// "10" -> 10; throws unless a whole number from `low` to `high`, naming the variable and
+// what the number counts.
+int whole_number(const char* name, const std::string& text, long low, long high, const char* what) {
   char* rest = nullptr;
   const long n = std::strtol(text.c_str(), &rest, 10);
-  if (text.empty() || *rest != 0 || n < 1 || n > 1000) {
-    throw std::runtime_error("BENCH_E2E_BATCH: '" + text +
-                             "' is not a number of events per request from 1 to 1000");
+  if (text.empty() || *rest != 0 || n < low || n > high) {
+    throw std::runtime_error(std::string(name) + ": '" + text + "' is not a number of " + what +
+                             " from " + std::to_string(low) + " to " + std::to_string(high));
   }
   return static_cast<int>(n);
 }
@@ -103,7 +104,13 @@ int main() {
 
   try {
     options.e2e_rates = rate_list(env_or("BENCH_E2E_RATES", ""));
-    options.e2e_batch = batch_size(env_or("BENCH_E2E_BATCH", "1"));
+    // 1,000: the batch route's limit.
+    options.e2e_batch = whole_number("BENCH_E2E_BATCH", env_or("BENCH_E2E_BATCH", "1"), 1, 1000,
+                                     "events per request");
+    if (const std::string producers = env_or("BENCH_E2E_PRODUCERS", ""); !producers.empty()) {
+      options.e2e_producers =
+          whole_number("BENCH_E2E_PRODUCERS", producers, 1, 1024, "producer connections");
+    }
     Bench bench(options);
     const auto rows = bench.run();
     std::printf("\n%s", format_table(rows).c_str());

@@ -448,6 +448,7 @@ struct Bench::Impl {
     // grow at rates 128 held flat (the nineteenth round).
     int connections = 4 * options.connections;
     const int max_connections = 8 * options.connections;
+    if (options.e2e_producers > 0) connections = options.e2e_producers;
     // The row: the highest rate sustained with a flat backlog over the steps, the search's
     // flat steps and the steps where the producers fell short alike.
     for (const double rate : options.e2e_rates) {
@@ -464,7 +465,7 @@ struct Bench::Impl {
         if (step == 0) break;
       } else if (!result.backlog_grew) {
         lo = std::max(lo, result.sustained);
-        connections = std::min(2 * connections, max_connections);
+        if (options.e2e_producers == 0) connections = std::min(2 * connections, max_connections);
       } else {
         hi = rate;
       }

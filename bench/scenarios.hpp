@@ -26,6 +26,9 @@ struct BenchOptions {
   // POST /v1/events, the row as the issue has it; more uses POST /v1/events/batch, which shows
   // what the delivery sustains while ingest costs little.
   int e2e_batch = 1;
+  // Row 3's producers for every step (BENCH_E2E_PRODUCERS, a diagnostic); 0: the search's own,
+  // 64 and 128 after a step they could not keep up with.
+  int e2e_producers = 0;
 };
 
 struct Row {
