@@ -239,6 +239,31 @@ struct Bench::Impl {
     return out;
   }
 
+  // Restarts `daemon` (what it still has queued stays in its store) with the sink paused, then
+  // resumes the sink and measures how fast the first `window` deliveries reach it, as
+  // queued_drain does. 0 when they did not all arrive in time.
+  double restarted_drain(Daemon& daemon, std::uint64_t window) {
+    stop_daemon(daemon);  // the sink still answers, so the attempts in flight end at once
+    const std::uint64_t base = nginx->requests();
+    nginx->pause();
+    daemon.start();
+    const auto resumed = Clock::now();
+    nginx->resume();
+    const auto timeout = std::chrono::milliseconds(
+        static_cast<long>(std::clamp(remaining_s() - 20, 10.0, 120.0) * 1000));
+    const auto done = nginx->wait_for_requests(base + window, timeout);
+    if (!done) {
+      note("restarted drain: %llu of %llu deliveries in time",
+           static_cast<unsigned long long>(nginx->requests() - base),
+           static_cast<unsigned long long>(window));
+      return 0;
+    }
+    const double rate = static_cast<double>(window) / seconds_between(resumed, *done);
+    note("restarted drain: %llu deliveries in %.2f s (%.0f/s)",
+         static_cast<unsigned long long>(window), seconds_between(resumed, *done), rate);
+    return rate;
+  }
+
   // --- references ---------------------------------------------------------------------------
 
   void reference_wrk() {
@@ -602,9 +627,15 @@ struct Bench::Impl {
     spec.max_time =
         std::chrono::milliseconds(static_cast<long>(std::max(10.0, remaining_s() - 45) * 1000));
     DrainFigures fb = queued_drain(*b, spec, window);
+    // A second window of the large backlog, measured as the first: korehookd restarted (its
+    // connections closed, so the window opens with a handshake per endpoint again, as the
+    // small drains' do) with the sink paused until it is up. The figure is the mean of the
+    // two, as the reference is: one window of about a second moves by ±20 % by itself.
+    const double large_second = restarted_drain(*b, window);
     stop_daemon(*b);
     const DrainFigures fa2 = small_drain();
     const double small_rate = (fa.drain_rate + fa2.drain_rate) / 2;
+    const double large_rate = large_second > 0 ? (fb.drain_rate + large_second) / 2 : fb.drain_rate;
     const std::uint64_t pending = fb.load.acked;
     const std::string capped =
         pending < large ? " (time budget: " + fmt(pending) + " of " + fmt(large) + " queued)" : "";
@@ -615,13 +646,16 @@ struct Bench::Impl {
              fmt(std::max(fa.after.vm_hwm_kib, fa2.after.vm_hwm_kib) / 1024.0, 1) + " MiB with " +
              fmt(small) + " pending)",
          "-", "-", "≤ 64 MiB", fb.after.vm_hwm_kib <= 64 * 1024 ? "ok" : "BELOW"});
-    const double r = fb.drain_rate / small_rate;
+    const double r = large_rate / small_rate;
     add({"6", "Backlog scaling: drain with " + fmt(pending) + " vs " + fmt(small) + " pending",
-         fmt(fb.drain_rate) + " vs " + fmt(small_rate) + " deliveries/s (first " + fmt(window) +
-             "; " + fmt(small) + " pending: " + fmt(fa.drain_rate) + " before, " +
+         fmt(large_rate) + " vs " + fmt(small_rate) + " deliveries/s (first " + fmt(window) + "; " +
+             fmt(pending) + " pending: " + fmt(fb.drain_rate) + ", then " +
+             (large_second > 0 ? fmt(large_second) : std::string("not measured")) +
+             " after a restart; " + fmt(small) + " pending: " + fmt(fa.drain_rate) + " before, " +
              fmt(fa2.drain_rate) + " after)",
          "-", ratio_text(r), "≥ 0.9",
-         fa.complete && fa2.complete && fb.complete && r >= 0.9 ? "ok" : "BELOW"});
+         fa.complete && fa2.complete && fb.complete && large_second > 0 && r >= 0.9 ? "ok"
+                                                                                    : "BELOW"});
   }
 
   // --- 7: isolation -----------------------------------------------------------------------------
@@ -652,22 +686,32 @@ struct Bench::Impl {
     const LoadResult dead_load = run_load(load_spec(*b, dead_n, "bench.dead"));
     note("isolation: %llu deliveries queued for the dead endpoint",
          static_cast<unsigned long long>(dead_load.acked));
+    // Twice beside it, as the reference is measured twice: the dead endpoint's deliveries are
+    // still pending for the second (none of them can be delivered).
     DrainFigures with = queued_drain(*b, load_spec(*b, healthy, "bench.ok"), healthy);
+    DrainFigures with_again = queued_drain(*b, load_spec(*b, healthy, "bench.ok"), healthy);
     stop_daemon(*b);
     const DrainFigures without_after = healthy_drain();
     const double reference = (without.drain_rate + without_after.drain_rate) / 2;
-    const double r = with.drain_rate / reference;
-    const std::string stalled = with.complete
-                                    ? ""
-                                    : " (stalled: " + fmt(static_cast<double>(with.delivered)) +
-                                          " of " + fmt(static_cast<double>(healthy)) +
-                                          " delivered in " + fmt(with.drain_seconds, 0) + " s)";
+    const double rate = (with.drain_rate + with_again.drain_rate) / 2;
+    const double r = rate / reference;
+    std::string stalled;
+    for (const DrainFigures* f : {&with, &with_again}) {
+      if (f->complete) continue;
+      stalled += " (stalled: " + fmt(static_cast<double>(f->delivered)) + " of " +
+                 fmt(static_cast<double>(healthy)) + " delivered in " + fmt(f->drain_seconds, 0) +
+                 " s)";
+    }
     add({"7", "Isolation: + 1 dead endpoint with " + fmt(dead_n) + " pending",
-         fmt(with.drain_rate) + " vs " + fmt(reference) + " deliveries/s" + stalled +
-             " (without it: " + fmt(without.drain_rate) + " before, " +
+         fmt(rate) + " vs " + fmt(reference) + " deliveries/s" + stalled +
+             " (with it: " + fmt(with.drain_rate) + ", then " + fmt(with_again.drain_rate) +
+             "; without it: " + fmt(without.drain_rate) + " before, " +
              fmt(without_after.drain_rate) + " after)",
          "-", ratio_text(r), "≥ 0.9",
-         with.complete && without.complete && without_after.complete && r >= 0.9 ? "ok" : "BELOW"});
+         with.complete && with_again.complete && without.complete && without_after.complete &&
+                 r >= 0.9
+             ? "ok"
+             : "BELOW"});
   }
 
   // --- the run ----------------------------------------------------------------------------------
