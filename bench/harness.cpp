@@ -226,17 +226,27 @@ NginxSink::NginxSink(std::string dir, const std::string& cert_chain_file,
 NginxSink::~NginxSink() { stop(); }
 
 std::uint64_t NginxSink::requests() {
-  // "Active connections: 1 \nserver accepts handled requests\n 1 1 1 \n..."
-  const std::string text = http_get(status_port_, "/");
-  ++polls_;
-  const auto pos = text.find("handled requests");
-  if (pos == std::string::npos) throw std::runtime_error("nginx stub_status: no answer");
-  std::istringstream in(text.substr(pos + 16));
-  std::uint64_t accepts = 0;
-  std::uint64_t handled = 0;
-  std::uint64_t total = 0;
-  in >> accepts >> handled >> total;
-  return total - polls_;
+  // "Active connections: 1 \nserver accepts handled requests\n 1 1 1 \nReading: 0 ...": the
+  // whole page, up to "Reading:", or the count is not read from it. A page cut short (the
+  // poll's 2 s timeout) once left `total` at 0, and 0 - polls_ wrapped around to a count that
+  // ended a drain at once (a 9,000-delivery window "in 0.00 s"); such a poll is made again.
+  std::string text;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    text = http_get(status_port_, "/");
+    ++polls_;  // nginx counts the poll whenever it read the request, whatever came back
+    const auto pos = text.find("handled requests");
+    const auto end = text.find("Reading:");
+    if (pos != std::string::npos && end != std::string::npos && end > pos) {
+      std::istringstream in(text.substr(pos + 16, end - pos - 16));
+      std::uint64_t accepts = 0;
+      std::uint64_t handled = 0;
+      std::uint64_t total = 0;
+      if (in >> accepts >> handled >> total && total >= polls_) return total - polls_;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  throw std::runtime_error("nginx stub_status: no complete answer (last: '" + text.substr(0, 200) +
+                           "')");
 }
 
 std::optional<Clock::time_point> NginxSink::wait_for_requests(std::uint64_t n,
