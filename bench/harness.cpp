@@ -228,8 +228,8 @@ NginxSink::~NginxSink() { stop(); }
 std::uint64_t NginxSink::requests() {
   // "Active connections: 1 \nserver accepts handled requests\n 1 1 1 \nReading: 0 ...": the
   // whole page, up to "Reading:", or the count is not read from it. A page cut short (the
-  // poll's 2 s timeout) once left `total` at 0, and 0 - polls_ wrapped around to a count that
-  // ended a drain at once (a 9,000-delivery window "in 0.00 s"); such a poll is made again.
+  // poll's 2 s timeout) would leave `total` at 0, and 0 - polls_ would wrap around to a count
+  // that ends a drain window at once; such a poll is made again.
   std::string text;
   for (int attempt = 0; attempt < 5; ++attempt) {
     text = http_get(status_port_, "/");
