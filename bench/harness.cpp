@@ -232,6 +232,7 @@ std::uint64_t NginxSink::requests() {
   // that ends a drain window at once; such a poll is made again.
   std::string text;
   for (int attempt = 0; attempt < 5; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     text = http_get(status_port_, "/");
     ++polls_;  // nginx counts the poll whenever it read the request, whatever came back
     const auto pos = text.find("handled requests");
@@ -243,7 +244,6 @@ std::uint64_t NginxSink::requests() {
       std::uint64_t total = 0;
       if (in >> accepts >> handled >> total && total >= polls_) return total - polls_;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   throw std::runtime_error("nginx stub_status: no complete answer (last: '" + text.substr(0, 200) +
                            "')");

@@ -190,6 +190,13 @@ struct Bench::Impl {
     return spec;
   }
 
+  // How long a drain window may take: a drain that stalls (e.g. memory held by a dead
+  // endpoint) must not eat the whole budget.
+  std::chrono::milliseconds drain_timeout() const {
+    return std::chrono::milliseconds(
+        static_cast<long>(std::clamp(remaining_s() - 20, 10.0, 120.0) * 1000));
+  }
+
   // Queues the events of `spec` while the sink is paused (the ingest figure), resumes the
   // sink and measures how fast the first `window` deliveries reach it.
   DrainFigures queued_drain(Daemon& daemon, const LoadSpec& spec, std::uint64_t window) {
@@ -207,10 +214,7 @@ struct Bench::Impl {
     if (profiling()) callgrind_control("-z", daemon.pid());
     const auto resumed = Clock::now();
     nginx->resume();
-    // A drain that stalls (e.g. memory held by a dead endpoint) must not eat the whole budget.
-    const auto timeout = std::chrono::milliseconds(
-        static_cast<long>(std::clamp(remaining_s() - 20, 10.0, 120.0) * 1000));
-    const auto done = nginx->wait_for_requests(base + window, timeout);
+    const auto done = nginx->wait_for_requests(base + window, drain_timeout());
     out.after = read_proc_stats(daemon.pid());
     if (profiling()) callgrind_control("-d", daemon.pid());
     out.complete = done.has_value();
@@ -249,9 +253,7 @@ struct Bench::Impl {
     daemon.start();
     const auto resumed = Clock::now();
     nginx->resume();
-    const auto timeout = std::chrono::milliseconds(
-        static_cast<long>(std::clamp(remaining_s() - 20, 10.0, 120.0) * 1000));
-    const auto done = nginx->wait_for_requests(base + window, timeout);
+    const auto done = nginx->wait_for_requests(base + window, drain_timeout());
     if (!done) {
       note("restarted drain: %llu of %llu deliveries in time",
            static_cast<unsigned long long>(nginx->requests() - base),
@@ -363,7 +365,6 @@ struct Bench::Impl {
   struct Step {
     bool flat = false;
     double sustained = 0;
-    bool backlog_grew = false;  // the delivery fell behind (or a request failed)
   };
   // The machine's CPU time, by whom it was spent, at one instant of a step.
   struct CpuSplit {
@@ -445,7 +446,7 @@ struct Bench::Impl {
     nginx->wait_for_requests(base + progress.acked, 60s);
     // A failed request counts against the step, as against `flat`.
     const bool sustained = backlog_flat && result.failed == 0;
-    return Step{flat, !sustained ? 0 : flat ? rate : achieved, !sustained};
+    return Step{flat, !sustained ? 0 : flat ? rate : achieved};
   }
 
   void end_to_end() {
@@ -491,7 +492,7 @@ struct Bench::Impl {
       if (result.flat) {
         lo = rate;
         if (step == 0) break;
-      } else if (!result.backlog_grew) {
+      } else if (result.sustained > 0) {  // the producers fell short, korehookd kept up
         lo = std::max(lo, result.sustained);
         if (options.e2e_producers == 0) connections = std::min(2 * connections, max_connections);
       } else {
