@@ -494,7 +494,14 @@ struct Bench::Impl {
         if (step == 0) break;
       } else if (result.sustained > 0) {  // the producers fell short, korehookd kept up
         lo = std::max(lo, result.sustained);
-        if (options.e2e_producers == 0) connections = std::min(2 * connections, max_connections);
+        if (options.e2e_producers == 0 && connections < max_connections) {
+          connections = std::min(2 * connections, max_connections);
+        } else {
+          // As many producers as the search offers, and still short: their 202s came too
+          // late for the rate, so korehookd did not take it in. Without lowering the ceiling
+          // the next step would ask the same rate again.
+          hi = rate;
+        }
       } else {
         hi = rate;
       }
