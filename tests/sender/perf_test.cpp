@@ -1,6 +1,6 @@
 // Workloads for measuring the sender's CPU cost per request under callgrind (hidden: `[.]`,
 // never run by ctest; they assert only that every request was delivered). See
-// docs/performance.md, "Send path": run the binary with `[.perf]` under
+// docs/performance-history.md, "Send path": run the binary with `[.perf]` under
 // `valgrind --tool=callgrind --separate-threads=yes --toggle-collect='*perf_loop*'`; the
 // main thread's instructions divided by KOREHOOK_PERF_N are the sender's cost per request.
 #include <catch2/catch.hpp>

@@ -1,5 +1,5 @@
 // Workloads for measuring per-call costs under callgrind (hidden: `[.]`, never run by ctest).
-// See docs/performance.md, "Send path": run core_tests with `[.perf]` under
+// See docs/performance-history.md, "Send path": run core_tests with `[.perf]` under
 // `valgrind --tool=callgrind --toggle-collect='*perf_<name>*'`, one function at a time, and
 // divide by KOREHOOK_PERF_N.
 #include <openssl/rand.h>
