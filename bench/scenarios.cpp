@@ -251,6 +251,7 @@ struct Bench::Impl {
     const std::uint64_t base = nginx->requests();
     nginx->pause();
     daemon.start();
+    const ProcStats started = read_proc_stats(daemon.pid());  // its startup is not the window's
     const auto resumed = Clock::now();
     nginx->resume();
     const auto done = nginx->wait_for_requests(base + window, drain_timeout());
@@ -260,9 +261,12 @@ struct Bench::Impl {
            static_cast<unsigned long long>(window));
       return 0;
     }
+    const ProcStats after = read_proc_stats(daemon.pid());
     const double rate = static_cast<double>(window) / seconds_between(resumed, *done);
-    note("restarted drain: %llu deliveries in %.2f s (%.0f/s)",
-         static_cast<unsigned long long>(window), seconds_between(resumed, *done), rate);
+    const std::uint64_t delivered = std::max<std::uint64_t>(1, nginx->requests() - base);
+    note("restarted drain: %llu deliveries in %.2f s (%.0f/s); CPU %.0f µs/delivery",
+         static_cast<unsigned long long>(window), seconds_between(resumed, *done), rate,
+         (after.cpu_seconds - started.cpu_seconds) * 1e6 / static_cast<double>(delivered));
     return rate;
   }
 
