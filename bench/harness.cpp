@@ -39,6 +39,13 @@ double seconds_between(Clock::time_point from, Clock::time_point to) {
 
 namespace {
 
+// The state letter of /proc/PID/stat (R, S, T, …); 0 when unreadable.
+char process_state(pid_t pid) {
+  const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  const auto close = stat.rfind(')');
+  return close == std::string::npos || close + 2 >= stat.size() ? '\0' : stat[close + 2];
+}
+
 // utime + stime from a /proc/.../stat file, in seconds; 0 when unreadable.
 double stat_cpu_seconds(const std::string& path) {
   const std::string stat = read_file(path);
@@ -256,8 +263,10 @@ std::optional<Clock::time_point> NginxSink::wait_for_requests(std::uint64_t n,
   std::uint64_t last = 0;
   auto last_change = Clock::now();
   for (;;) {
-    const auto now = Clock::now();
     const std::uint64_t count = requests();
+    // After the poll: nginx counted what the page says when it answered, and a poll may
+    // wait behind a busy worker's backlog.
+    const auto now = Clock::now();
     if (count >= n) return now;
     if (count != last) {
       last = count;
@@ -295,8 +304,22 @@ std::vector<pid_t> NginxSink::pids() const {
 }
 
 void NginxSink::pause() {
-  for (pid_t pid : pids()) ::kill(pid, SIGSTOP);
+  const std::vector<pid_t> procs = pids();
+  if (procs.size() < 2) throw std::runtime_error("nginx: no worker process to pause");
+  for (pid_t pid : procs) ::kill(pid, SIGSTOP);
   paused_ = true;
+  // A signal is delivered when its process next runs: wait until every one has stopped, so
+  // that nothing is served once pause() returns.
+  const auto deadline = Clock::now() + 2s;
+  for (;;) {
+    bool stopped = true;
+    for (pid_t pid : pids()) {
+      if (process_state(pid) != 'T') stopped = false;
+    }
+    if (stopped) return;
+    if (Clock::now() > deadline) throw std::runtime_error("nginx: a process did not stop");
+    std::this_thread::sleep_for(1ms);
+  }
 }
 
 void NginxSink::resume() {

@@ -59,14 +59,16 @@ class NginxSink {
   // Requests served on the TLS port since start (the status polls themselves excluded).
   // REQUIRES: not paused.
   std::uint64_t requests();
-  // Polls requests() every 10 ms until it reaches `n`; the time it was first seen there, or
-  // nullopt after `timeout`, or when the count did not move for `stall`.
+  // Polls requests() every 10 ms until it reaches `n`; the time the poll that first saw it
+  // returned, or nullopt after `timeout`, or when the count did not move for `stall`.
   std::optional<Clock::time_point> wait_for_requests(
       std::uint64_t n, std::chrono::milliseconds timeout,
       std::chrono::milliseconds stall = std::chrono::seconds(15));
   // SIGSTOP / SIGCONT to the master and its workers. While paused the kernel still accepts TCP
   // connections into the listen backlog, so a sender's requests wait there without failing
   // (given long enough timeouts): work queues up in the sender, as behind a slow receiver.
+  // pause() returns once every process has stopped; it throws when no worker is found or one
+  // has not stopped within 2 s.
   void pause();
   void resume();
   void stop();

@@ -42,7 +42,8 @@ std::string fmt(double v, int decimals = 0) {
   return out + s.substr(end);
 }
 
-std::string ratio_text(double r) { return fmt(r, 2) + " ×"; }
+// "-" when a side was not measured (0 / 0, x / 0).
+std::string ratio_text(double r) { return std::isfinite(r) ? fmt(r, 2) + " ×" : "-"; }
 
 void note(const char* format, auto... args) {
   std::fprintf(stderr, "bench: ");
@@ -197,6 +198,17 @@ struct Bench::Impl {
         static_cast<long>(std::clamp(remaining_s() - 20, 10.0, 120.0) * 1000));
   }
 
+  // A window delivered faster than wrk's rate against this sink, the ceiling of any sender
+  // here, by half again: its requests were counted while the sink was to be paused, so it
+  // measured nothing (seen twice, as a window "in 0.00 s"). Says so.
+  bool implausible(std::uint64_t window, double seconds) const {
+    const double max_rate = 1.5 * (wrk_rate > 0 ? wrk_rate : 100'000.0);  // deliveries/s
+    if (static_cast<double>(window) < max_rate * seconds) return false;
+    note("drain window: %llu deliveries counted %.4f s after the resume; not measured",
+         static_cast<unsigned long long>(window), seconds);
+    return true;
+  }
+
   // Queues the events of `spec` while the sink is paused (the ingest figure), resumes the
   // sink and measures how fast the first `window` deliveries reach it.
   DrainFigures queued_drain(Daemon& daemon, const LoadSpec& spec, std::uint64_t window) {
@@ -217,10 +229,13 @@ struct Bench::Impl {
     const auto done = nginx->wait_for_requests(base + window, drain_timeout());
     out.after = read_proc_stats(daemon.pid());
     if (profiling()) callgrind_control("-d", daemon.pid());
-    out.complete = done.has_value();
+    const bool measured = !done || !implausible(window, seconds_between(resumed, *done));
+    out.complete = done.has_value() && measured;
     out.delivered = nginx->requests() - base;
     out.drain_seconds = seconds_between(resumed, done.value_or(Clock::now()));
-    out.drain_rate = static_cast<double>(out.complete ? window : out.delivered) / out.drain_seconds;
+    out.drain_rate =
+        measured ? static_cast<double>(out.complete ? window : out.delivered) / out.drain_seconds
+                 : 0;
     out.cpu_us_per_delivery = (out.after.cpu_seconds - queued.cpu_seconds) * 1e6 /
                               static_cast<double>(std::max<std::uint64_t>(1, out.delivered));
     out.cpu_us_per_event = (queued.cpu_seconds - start.cpu_seconds) * 1e6 /
@@ -238,7 +253,8 @@ struct Bench::Impl {
         out.load.first_error.c_str(), cost.c_str(), percentile(out.load.ack_ms, 50),
         percentile(out.load.ack_ms, 99),
         static_cast<unsigned long long>(out.complete ? window : out.delivered), out.drain_seconds,
-        out.drain_rate, out.complete ? "" : " (INCOMPLETE: stalled or timed out)",
+        out.drain_rate,
+        out.complete ? "" : (measured ? " (INCOMPLETE: stalled or timed out)" : " (NOT MEASURED)"),
         out.cpu_us_per_event, out.cpu_us_per_delivery, out.queued.vm_hwm_kib, out.after.vm_hwm_kib);
     return out;
   }
@@ -261,6 +277,7 @@ struct Bench::Impl {
            static_cast<unsigned long long>(window));
       return 0;
     }
+    if (implausible(window, seconds_between(resumed, *done))) return 0;
     const ProcStats after = read_proc_stats(daemon.pid());
     const double rate = static_cast<double>(window) / seconds_between(resumed, *done);
     const std::uint64_t delivered = std::max<std::uint64_t>(1, nginx->requests() - base);
