@@ -314,7 +314,9 @@ void NginxSink::pause() {
   for (;;) {
     bool stopped = true;
     for (pid_t pid : pids()) {
-      if (process_state(pid) != 'T') stopped = false;
+      // Stopped, or gone (a zombie or an exited worker serves nothing either).
+      const char state = process_state(pid);
+      if (state != 'T' && state != 'Z' && state != 'X' && state != '\0') stopped = false;
     }
     if (stopped) return;
     if (Clock::now() > deadline) throw std::runtime_error("nginx: a process did not stop");
