@@ -39,20 +39,24 @@ double seconds_between(Clock::time_point from, Clock::time_point to) {
 
 namespace {
 
+// The fields of a /proc/.../stat file after the command name (which is in parentheses and may
+// contain spaces), from the state on; empty when unreadable.
+std::string stat_fields(const std::string& path) {
+  const std::string stat = read_file(path);
+  const auto close = stat.rfind(')');
+  return close == std::string::npos || close + 2 >= stat.size() ? std::string()
+                                                                : stat.substr(close + 2);
+}
+
 // The state letter of /proc/PID/stat (R, S, T, …); 0 when unreadable.
 char process_state(pid_t pid) {
-  const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
-  const auto close = stat.rfind(')');
-  return close == std::string::npos || close + 2 >= stat.size() ? '\0' : stat[close + 2];
+  const std::string fields = stat_fields("/proc/" + std::to_string(pid) + "/stat");
+  return fields.empty() ? '\0' : fields[0];
 }
 
 // utime + stime from a /proc/.../stat file, in seconds; 0 when unreadable.
 double stat_cpu_seconds(const std::string& path) {
-  const std::string stat = read_file(path);
-  // Fields after the command name, which is in parentheses and may contain spaces.
-  const auto close = stat.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream in(stat.substr(close + 2));
+  std::istringstream in(stat_fields(path));
   std::string field;
   unsigned long utime = 0;
   unsigned long stime = 0;
@@ -290,10 +294,7 @@ std::vector<pid_t> NginxSink::pids() const {
   while (dirent* entry = ::readdir(proc)) {
     const pid_t pid = std::atoi(entry->d_name);
     if (pid <= 0) continue;
-    const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
-    const auto close = stat.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream in(stat.substr(close + 2));
+    std::istringstream in(stat_fields("/proc/" + std::to_string(pid) + "/stat"));
     std::string state;
     pid_t ppid = 0;
     in >> state >> ppid;
@@ -313,7 +314,8 @@ void NginxSink::pause() {
   const auto deadline = Clock::now() + 2s;
   for (;;) {
     bool stopped = true;
-    for (pid_t pid : pids()) {
+    // The processes signalled: a stopped master starts no new worker.
+    for (pid_t pid : procs) {
       // Stopped, or gone (a zombie or an exited worker serves nothing either).
       const char state = process_state(pid);
       if (state != 'T' && state != 'Z' && state != 'X' && state != '\0') stopped = false;
