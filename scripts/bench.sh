@@ -31,7 +31,7 @@ fi
 build_dir=${BUILD_DIR:-build-release}
 # The tests are not needed here; bench/ is outside `all` (EXCLUDE_FROM_ALL), built explicitly.
 BUILD_DIR=$build_dir bash scripts/build.sh -DCMAKE_BUILD_TYPE=Release -DKOREHOOK_TESTS=OFF
-cmake --build "$build_dir" --parallel "$(nproc)" --target korehook-bench korehook-bench-sqlite
+cmake --build "$build_dir" --parallel "$(nproc)" --target korehook-bench korehook-bench-sqlite korehook-bench-ideal
 
 # The daemons and nginx hold many connections (1,000 endpoints in the backlog scenario).
 ulimit -n 20000 2>/dev/null || true
