@@ -307,7 +307,8 @@ class Server {
 
   void sync_wal() {
     if (wal_ < 0) wal_ = ::open(wal_path_.c_str(), O_RDONLY | O_CLOEXEC);
-    if (wal_ < 0 || ::fdatasync(wal_) != 0) die("sync of " + wal_path_ + ": " + std::strerror(errno));
+    if (wal_ < 0 || ::fdatasync(wal_) != 0)
+      die("sync of " + wal_path_ + ": " + std::strerror(errno));
   }
 
   void begin() {
@@ -326,8 +327,8 @@ class Server {
     SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
     mac_ = EVP_MAC_CTX_new(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
     char digest[] = "SHA256";
-    const OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_END};
+    const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                                 OSSL_PARAM_END};
     if (mac_ == nullptr || EVP_MAC_CTX_set_params(mac_, params) != 1) die("HMAC context");
     sinks_.resize(16);
     for (std::size_t i = 0; i < sinks_.size(); ++i) {
@@ -355,8 +356,7 @@ class Server {
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", socket_path.c_str());
-    if (listener_ < 0 ||
-        ::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+    if (listener_ < 0 || ::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
         ::listen(listener_, 256) != 0) {
       die("listen on " + socket_path + ": " + std::strerror(errno));
     }
@@ -373,7 +373,8 @@ class Server {
   }
 
   void accept_all() {
-    for (int fd; (fd = ::accept4(listener_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0;) {
+    for (int fd;
+         (fd = ::accept4(listener_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0;) {
       add(fd, clients_.size());
       clients_.push_back(Client{fd, {}, {}});
     }
@@ -414,7 +415,8 @@ class Server {
         bind_text(insert_delivery_, 2, id);
         sqlite3_bind_int64(insert_delivery_, 3, now);
         step(db_, insert_delivery_);
-        if (sink_port_ != 0) committed_.push_back(Delivery{id, std::move(delivery), std::string(body)});
+        if (sink_port_ != 0)
+          committed_.push_back(Delivery{id, std::move(delivery), std::string(body)});
       }
       const std::string answer = "{\"id\":\"" + id + "\"}";
       c.out += "HTTP/1.1 202 Accepted\r\ncontent-type: application/json\r\ncontent-length: " +
@@ -462,16 +464,15 @@ class Server {
     queue_.pop_front();
     const std::string timestamp = std::to_string(now_ms() / 1000);
     const std::string kore = hex(sign(d.body));
-    const std::string standard =
-        base64(sign(d.delivery_id + "." + timestamp + "." + d.body));
-    std::string request = "POST /hooks/ideal HTTP/1.1\r\nhost: 127.0.0.1:" +
-                          std::to_string(sink_port_) +
-                          "\r\nuser-agent: KoreProxy/1.1\r\ncontent-type: application/json\r\n"
-                          "content-length: " +
-                          std::to_string(d.body.size()) + "\r\nkore-idempotency-token: " +
-                          d.delivery_id + "\r\ndate: " + timestamp + "\r\nkore-signature: " +
-                          kore + "\r\nwebhook-id: " + d.delivery_id + "\r\nwebhook-timestamp: " +
-                          timestamp + "\r\nwebhook-signature: v1," + standard + "\r\n\r\n" + d.body;
+    const std::string standard = base64(sign(d.delivery_id + "." + timestamp + "." + d.body));
+    std::string request =
+        "POST /hooks/ideal HTTP/1.1\r\nhost: 127.0.0.1:" + std::to_string(sink_port_) +
+        "\r\nuser-agent: KoreProxy/1.1\r\ncontent-type: application/json\r\n"
+        "content-length: " +
+        std::to_string(d.body.size()) + "\r\nkore-idempotency-token: " + d.delivery_id +
+        "\r\ndate: " + timestamp + "\r\nkore-signature: " + kore +
+        "\r\nwebhook-id: " + d.delivery_id + "\r\nwebhook-timestamp: " + timestamp +
+        "\r\nwebhook-signature: v1," + standard + "\r\n\r\n" + d.body;
     const int put = SSL_write(s.ssl, request.data(), static_cast<int>(request.size()));
     if (put != static_cast<int>(request.size())) die("SSL_write did not take the whole request");
     s.busy = true;
@@ -553,7 +554,7 @@ class Server {
   std::condition_variable sync_wanted_;
   std::uint64_t sync_requested_ = 0;
   std::atomic<std::uint64_t> synced_{0};
-  std::deque<Delivery> queue_;        // durable, not yet sent
+  std::deque<Delivery> queue_;  // durable, not yet sent
   char buffer_[1 << 16];
   std::uint64_t next_id_ = 0;
   std::uint64_t commits_ = 0;
@@ -615,8 +616,9 @@ int ingest(std::uint64_t count, int connections, const std::string& mode, bool p
   std::printf(
       "ideal (%s, %s, %d connections): %llu events in %.2f s, %.0f events/s, ack p50 %.2f ms p99 "
       "%.2f ms, server CPU %.1f µs/event; raw SQLite %.0f rows/s; ratio %.3f\n",
-      mode.c_str(), pipelined ? "pipelined" : "inline", connections, static_cast<unsigned long long>(load.acked), load.seconds,
-      load.events_per_s(), bench::percentile(load.ack_ms, 50), bench::percentile(load.ack_ms, 99),
+      mode.c_str(), pipelined ? "pipelined" : "inline", connections,
+      static_cast<unsigned long long>(load.acked), load.seconds, load.events_per_s(),
+      bench::percentile(load.ack_ms, 50), bench::percentile(load.ack_ms, 99),
       1e6 * cpu / static_cast<double>(std::max<std::uint64_t>(load.acked, 1)), raw,
       load.events_per_s() / raw);
   return 0;
@@ -667,8 +669,7 @@ int end_to_end(const std::vector<double>& fractions, bool pipelined, int produce
     const double machine = (bench::machine_busy_seconds() - machine0) * per;
     const double achieved = result.events_per_s();
     const bool kept_up = result.failed == 0 && achieved >= 0.97 * rate;
-    const bool flat =
-        b2 - b1 <= std::max(64.0, 0.03 * std::min(rate, achieved) * (kSeconds - 1));
+    const bool flat = b2 - b1 <= std::max(64.0, 0.03 * std::min(rate, achieved) * (kSeconds - 1));
     std::printf(
         "%.2f x wrk = %.0f/s: submitted %.0f/s (ack p50 %.2f ms, p99 %.2f ms), backlog %.0f -> "
         "%.0f: %s%s; µs per event: server %.0f, nginx %.0f, producers %.0f, machine %.0f\n",
@@ -689,8 +690,9 @@ int end_to_end(const std::vector<double>& fractions, bool pipelined, int produce
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   bool pipelined = false;
-  if (auto sync = std::find_if(args.begin(), args.end(),
-                               [](const std::string& a) { return a == "pipelined" || a == "inline"; });
+  if (auto sync =
+          std::find_if(args.begin(), args.end(),
+                       [](const std::string& a) { return a == "pipelined" || a == "inline"; });
       sync != args.end()) {
     pipelined = *sync == "pipelined";
     args.erase(sync);
@@ -712,7 +714,8 @@ int main(int argc, char** argv) {
     }
     return end_to_end(fractions, pipelined, producers);
   }
-  const std::uint64_t count = args.size() > 0 ? std::strtoull(args[0].c_str(), nullptr, 10) : 100'000;
+  const std::uint64_t count =
+      args.size() > 0 ? std::strtoull(args[0].c_str(), nullptr, 10) : 100'000;
   const int connections = args.size() > 1 ? std::atoi(args[1].c_str()) : 16;
   const std::string mode = args.size() > 2 ? args[2] : "deliveries";
   if (count == 0 || connections < 1 || (mode != "events" && mode != "deliveries")) {
