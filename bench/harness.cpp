@@ -152,7 +152,9 @@ std::uint16_t free_tcp_port() {
 }
 
 // One blocking HTTP/1.0 GET on 127.0.0.1:port; the whole answer, or "" on failure.
-std::string http_get(std::uint16_t port, const std::string& path) {
+// `sent`, when given, says whether the whole request went out (nginx may then count it).
+std::string http_get(std::uint16_t port, const std::string& path, bool* sent = nullptr) {
+  if (sent) *sent = false;
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return "";
   timeval tv{2, 0};
@@ -166,6 +168,7 @@ std::string http_get(std::uint16_t port, const std::string& path) {
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
     const std::string req = "GET " + path + " HTTP/1.0\r\nHost: sink\r\n\r\n";
     if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size())) {
+      if (sent) *sent = true;
       char buf[4096];
       ssize_t n = 0;
       while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) out.append(buf, static_cast<size_t>(n));
@@ -244,8 +247,11 @@ std::uint64_t NginxSink::requests() {
   std::string text;
   for (int attempt = 0; attempt < 5; ++attempt) {
     if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    text = http_get(status_port_, "/");
-    ++polls_;  // nginx counts the poll whenever it read the request, whatever came back
+    bool sent = false;
+    text = http_get(status_port_, "/", &sent);
+    // nginx counts a poll whenever it read the request, whatever came back; one that was
+    // never sent (its connect failed) it never saw.
+    if (sent) ++polls_;
     const auto pos = text.find("handled requests");
     const auto end = text.find("Reading:");
     if (pos != std::string::npos && end != std::string::npos && end > pos) {
