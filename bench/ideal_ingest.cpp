@@ -13,6 +13,9 @@
 // then writes each 202. Requests that arrive meanwhile wait in their sockets and form the next
 // group. With `inline` (the default) the loop syncs itself; with `pipelined` a second thread
 // syncs while the loop goes on, and the loop answers a group once a sync after its commit ends.
+// With `threaded` (korehookd's shape, reduced) a store thread owns SQLite: the loop hands it
+// what one turn gathered (events, attempt records), the store thread writes all that waits as one
+// transaction, syncs it when it holds events, and hands the durable events back (an eventfd).
 //
 // Mode e2e also delivers every durable event: a POST with KORE's and Standard Webhooks' headers
 // (two HMAC-SHA256 of the body) over one of 16 keep-alive TLS 1.3 connections to an nginx sink
@@ -20,8 +23,9 @@
 // the delivery row updated) in a later transaction. A transaction holding attempt records alone
 // waits up to 1 ms for more and is committed without a sync (the next sync covers it).
 //
-//   korehook-bench-ideal [events=100000] [connections=16] [deliveries|events] [inline|pipelined]
-//   korehook-bench-ideal e2e [inline|pipelined] [producers=64] [rate ...]
+//   korehook-bench-ideal [events=100000] [connections=16] [deliveries|events]
+//                        [inline|pipelined|threaded]
+//   korehook-bench-ideal e2e [inline|pipelined|threaded] [producers=64] [rate ...]
 //
 // Ingest prints the rate, the server's CPU per event and the raw SQLite reference
 // (korehook-bench-sqlite next to this program, 100 rows per transaction, the same filesystem).
@@ -130,6 +134,10 @@ std::size_t message_end(const std::string& in, std::size_t from, std::size_t& bo
   return in.size() >= body_at + length ? body_at + length : 0;
 }
 
+// inline: the loop commits and syncs; pipelined: the loop commits, a syncer thread syncs;
+// threaded: a store thread owns SQLite (inserts, commits, syncs), the loop only the sockets.
+enum class Shape { kInline, kPipelined, kThreaded };
+
 volatile sig_atomic_t g_stop = 0;
 void on_term(int) { g_stop = 1; }
 
@@ -150,6 +158,24 @@ struct Sink {
   std::string in;
 };
 
+struct Append {
+  std::size_t client = 0;
+  std::string id;
+  std::string body;
+};
+
+struct Attempt {
+  std::string delivery_id;
+  std::int64_t started_at = 0;
+  std::int64_t duration_ms = 0;
+  int status = 0;
+};
+
+struct Batch {
+  std::vector<Append> appends;
+  std::vector<Attempt> attempts;
+};
+
 struct Delivery {
   std::string event_id;
   std::string delivery_id;
@@ -158,9 +184,12 @@ struct Delivery {
 
 class Server {
  public:
-  Server(const std::string& socket_path, const std::string& db_path, bool deliveries,
-         bool pipelined, std::uint16_t sink_port, const std::string& ca_file)
-      : deliveries_(deliveries), sink_port_(sink_port), pipelined_(pipelined) {
+  Server(const std::string& socket_path, const std::string& db_path, bool deliveries, Shape shape,
+         std::uint16_t sink_port, const std::string& ca_file)
+      : deliveries_(deliveries),
+        sink_port_(sink_port),
+        pipelined_(shape == Shape::kPipelined),
+        threaded_(shape == Shape::kThreaded) {
     open_store(db_path);
     if (sink_port_ != 0) connect_sinks(ca_file);
     listen(socket_path);
@@ -181,12 +210,17 @@ class Server {
       add(synced_fd_, kSynced);
       std::thread([this] { syncer(); }).detach();
     }
+    if (threaded_) {
+      synced_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+      add(synced_fd_, kStored);
+      std::thread([this] { store(); }).detach();
+    }
     const auto started = Clock::now();
     std::vector<epoll_event> events(256);
     for (;;) {
       // An open transaction holding attempt records alone waits up to 1 ms for more.
       const int n = ::epoll_pwait(ep_, events.data(), static_cast<int>(events.size()),
-                                  open_ ? 1 : -1, &waiting);
+                                  !threaded_ && open_ ? 1 : -1, &waiting);
       if (g_stop) report(started);
       if (n < 0 && errno != EINTR) die(std::string("epoll_wait: ") + std::strerror(errno));
       for (int i = 0; i < n; ++i) {
@@ -197,11 +231,19 @@ class Server {
           std::uint64_t ignored = 0;
           if (::read(synced_fd_, &ignored, sizeof ignored) < 0 && errno != EAGAIN) die("eventfd");
           release(synced_.load());
+        } else if (key == kStored) {
+          std::uint64_t ignored = 0;
+          if (::read(synced_fd_, &ignored, sizeof ignored) < 0 && errno != EAGAIN) die("eventfd");
+          stored();
         } else if (key >= kSinkBase) {
           read_sink(sinks_[key - kSinkBase]);
         } else {
           read_client(key);
         }
+      }
+      if (threaded_) {
+        hand_to_store();
+        continue;
       }
       if (!open_) continue;
       if (waiting_.empty() && Clock::now() - opened_ < std::chrono::milliseconds(1)) continue;
@@ -232,6 +274,7 @@ class Server {
  private:
   static constexpr std::uint64_t kListener = ~std::uint64_t{0};
   static constexpr std::uint64_t kSynced = ~std::uint64_t{0} - 1;
+  static constexpr std::uint64_t kStored = ~std::uint64_t{0} - 2;
   static constexpr std::uint64_t kSinkBase = std::uint64_t{1} << 32;
 
   struct Client {
@@ -399,32 +442,115 @@ class Server {
     }
     std::size_t at = 0, body_at = 0, body_size = 0;
     while (const std::size_t end = message_end(c.in, at, body_at, body_size)) {
-      begin();
       const std::string id = "evt_ideal_" + std::to_string(next_id_++);
-      const std::int64_t now = now_ms();
       const std::string_view body(c.in.data() + body_at, body_size);
-      bind_text(insert_event_, 1, id);
-      bind_text(insert_event_, 2, "bench.drain");
-      sqlite3_bind_int64(insert_event_, 3, now);
-      sqlite3_bind_blob(insert_event_, 4, body.data(), static_cast<int>(body.size()),
-                        SQLITE_TRANSIENT);
-      step(db_, insert_event_);
-      if (deliveries_) {
-        std::string delivery = "dlv" + id.substr(3);
-        bind_text(insert_delivery_, 1, delivery);
-        bind_text(insert_delivery_, 2, id);
-        sqlite3_bind_int64(insert_delivery_, 3, now);
-        step(db_, insert_delivery_);
-        if (sink_port_ != 0)
-          committed_.push_back(Delivery{id, std::move(delivery), std::string(body)});
-      }
       const std::string answer = "{\"id\":\"" + id + "\"}";
       c.out += "HTTP/1.1 202 Accepted\r\ncontent-type: application/json\r\ncontent-length: " +
                std::to_string(answer.size()) + "\r\n\r\n" + answer;
-      waiting_.push_back(index);
       at = end;
+      if (threaded_) {
+        local_.appends.push_back(Append{index, id, std::string(body)});
+        continue;
+      }
+      begin();
+      insert(id, body);
+      if (deliveries_ && sink_port_ != 0) {
+        committed_.push_back(Delivery{id, "dlv" + id.substr(3), std::string(body)});
+      }
+      waiting_.push_back(index);
     }
     c.in.erase(0, at);
+  }
+
+  // The event's row, and its delivery's unless mode events.
+  void insert(const std::string& id, std::string_view body) {
+    const std::int64_t now = now_ms();
+    bind_text(insert_event_, 1, id);
+    bind_text(insert_event_, 2, "bench.drain");
+    sqlite3_bind_int64(insert_event_, 3, now);
+    sqlite3_bind_blob(insert_event_, 4, body.data(), static_cast<int>(body.size()),
+                      SQLITE_TRANSIENT);
+    step(db_, insert_event_);
+    if (deliveries_) {
+      const std::string delivery = "dlv" + id.substr(3);
+      bind_text(insert_delivery_, 1, delivery);
+      bind_text(insert_delivery_, 2, id);
+      sqlite3_bind_int64(insert_delivery_, 3, now);
+      step(db_, insert_delivery_);
+    }
+  }
+
+  void record(const Attempt& a) {
+    bind_text(insert_attempt_, 1, a.delivery_id);
+    sqlite3_bind_int64(insert_attempt_, 2, a.started_at);
+    sqlite3_bind_int64(insert_attempt_, 3, a.duration_ms);
+    sqlite3_bind_int(insert_attempt_, 4, a.status);
+    step(db_, insert_attempt_);
+    bind_text(complete_, 1, a.delivery_id);
+    step(db_, complete_);
+  }
+
+  // threaded: what the loop gathered in one turn goes to the store thread in one hand-off.
+  void hand_to_store() {
+    if (local_.appends.empty() && local_.attempts.empty()) return;
+    {
+      const std::lock_guard lock(store_mutex_);
+      for (auto& a : local_.appends) inbox_.appends.push_back(std::move(a));
+      for (auto& a : local_.attempts) inbox_.attempts.push_back(std::move(a));
+    }
+    store_wanted_.notify_one();
+    local_.appends.clear();
+    local_.attempts.clear();
+  }
+
+  // threaded: the store thread. Takes all that is waiting, writes it as one transaction, syncs
+  // when it holds events, and hands the answered events back to the loop.
+  void store() {
+    for (;;) {
+      Batch batch;
+      {
+        std::unique_lock lock(store_mutex_);
+        store_wanted_.wait(lock,
+                           [&] { return !inbox_.appends.empty() || !inbox_.attempts.empty(); });
+        std::swap(batch, inbox_);
+      }
+      const auto commit_start = Clock::now();
+      begin();
+      Group group;
+      for (const Append& a : batch.appends) {
+        insert(a.id, a.body);
+        group.clients.push_back(a.client);
+        if (deliveries_ && sink_port_ != 0) {
+          group.deliveries.push_back(Delivery{a.id, "dlv" + a.id.substr(3), a.body});
+        }
+      }
+      for (const Attempt& a : batch.attempts) record(a);
+      exec(db_, "COMMIT");
+      open_ = false;
+      ++commits_;
+      if (!batch.appends.empty()) {
+        sync_wal();
+        ++groups_;
+        {
+          const std::lock_guard lock(store_mutex_);
+          outbox_.push_back(std::move(group));
+        }
+        const std::uint64_t one = 1;
+        if (::write(synced_fd_, &one, sizeof one) != sizeof one) die("eventfd write");
+      }
+      commit_s_ += std::chrono::duration<double>(Clock::now() - commit_start).count();
+    }
+  }
+
+  // threaded: answers and queues for delivery what the store thread made durable.
+  void stored() {
+    std::vector<Group> done;
+    {
+      const std::lock_guard lock(store_mutex_);
+      std::swap(done, outbox_);
+    }
+    for (Group& g : done) unsynced_.push_back(std::move(g));
+    release(~std::uint64_t{0});
   }
 
   std::string sign(std::string_view what) {
@@ -496,14 +622,13 @@ class Server {
       if (!s.busy) die("a response with no request");
       const int status = std::atoi(s.in.c_str() + 9);
       s.in.erase(0, end);
-      begin();
-      bind_text(insert_attempt_, 1, s.delivery_id);
-      sqlite3_bind_int64(insert_attempt_, 2, s.started_at);
-      sqlite3_bind_int64(insert_attempt_, 3, now_ms() - s.started_at);
-      sqlite3_bind_int(insert_attempt_, 4, status);
-      step(db_, insert_attempt_);
-      bind_text(complete_, 1, s.delivery_id);
-      step(db_, complete_);
+      Attempt attempt{s.delivery_id, s.started_at, now_ms() - s.started_at, status};
+      if (threaded_) {
+        local_.attempts.push_back(std::move(attempt));
+      } else {
+        begin();
+        record(attempt);
+      }
       ++delivered_;
       s.busy = false;
       if (!queue_.empty()) send_delivery(s);
@@ -549,6 +674,12 @@ class Server {
   std::vector<Delivery> committed_;   // the open transaction's deliveries
   std::deque<Group> unsynced_;        // committed, waiting for their sync
   const bool pipelined_;
+  const bool threaded_;
+  Batch local_;  // threaded: gathered by the loop in this turn
+  std::mutex store_mutex_;
+  std::condition_variable store_wanted_;
+  Batch inbox_;                // threaded: for the store thread
+  std::vector<Group> outbox_;  // threaded: durable, for the loop
   int synced_fd_ = -1;
   std::mutex sync_mutex_;
   std::condition_variable sync_wanted_;
@@ -557,20 +688,21 @@ class Server {
   std::deque<Delivery> queue_;  // durable, not yet sent
   char buffer_[1 << 16];
   std::uint64_t next_id_ = 0;
-  std::uint64_t commits_ = 0;
-  std::uint64_t groups_ = 0;  // commits holding events, each synced
+  // Written by the thread that commits, read once at the end.
+  std::atomic<std::uint64_t> commits_{0};
+  std::atomic<std::uint64_t> groups_{0};  // commits holding events, each synced
   std::uint64_t delivered_ = 0;
-  double commit_s_ = 0;
+  std::atomic<double> commit_s_{0};
 };
 
 // Forks the server; returns its pid once its socket exists.
 pid_t start_server(const std::string& socket_path, const std::string& db_path, bool deliveries,
-                   bool pipelined, std::uint16_t sink_port, const std::string& ca_file) {
+                   Shape shape, std::uint16_t sink_port, const std::string& ca_file) {
   std::fflush(stdout);
   const pid_t pid = ::fork();
   if (pid < 0) die("fork");
   if (pid == 0) {
-    Server server(socket_path, db_path, deliveries, pipelined, sink_port, ca_file);
+    Server server(socket_path, db_path, deliveries, shape, sink_port, ca_file);
     server.run();
   }
   const auto wait_until = Clock::now() + std::chrono::seconds(10);
@@ -599,11 +731,15 @@ double raw_sqlite_rate(const testing::TempDir& dir) {
   return std::atof(raw.out.c_str() + pos + 11);
 }
 
-int ingest(std::uint64_t count, int connections, const std::string& mode, bool pipelined) {
+const char* shape_name(Shape shape) {
+  return shape == Shape::kInline ? "inline" : shape == Shape::kPipelined ? "pipelined" : "threaded";
+}
+
+int ingest(std::uint64_t count, int connections, const std::string& mode, Shape shape) {
   testing::TempDir dir;
   const std::string socket_path = dir.file("ideal.sock");
   const pid_t server =
-      start_server(socket_path, dir.file("ideal.db"), mode == "deliveries", pipelined, 0, "");
+      start_server(socket_path, dir.file("ideal.db"), mode == "deliveries", shape, 0, "");
   bench::LoadSpec spec;
   spec.socket = socket_path;
   spec.connections = connections;
@@ -616,15 +752,15 @@ int ingest(std::uint64_t count, int connections, const std::string& mode, bool p
   std::printf(
       "ideal (%s, %s, %d connections): %llu events in %.2f s, %.0f events/s, ack p50 %.2f ms p99 "
       "%.2f ms, server CPU %.1f µs/event; raw SQLite %.0f rows/s; ratio %.3f\n",
-      mode.c_str(), pipelined ? "pipelined" : "inline", connections,
-      static_cast<unsigned long long>(load.acked), load.seconds, load.events_per_s(),
-      bench::percentile(load.ack_ms, 50), bench::percentile(load.ack_ms, 99),
+      mode.c_str(), shape_name(shape), connections, static_cast<unsigned long long>(load.acked),
+      load.seconds, load.events_per_s(), bench::percentile(load.ack_ms, 50),
+      bench::percentile(load.ack_ms, 99),
       1e6 * cpu / static_cast<double>(std::max<std::uint64_t>(load.acked, 1)), raw,
       load.events_per_s() / raw);
   return 0;
 }
 
-int end_to_end(const std::vector<double>& fractions, bool pipelined, int producers) {
+int end_to_end(const std::vector<double>& fractions, Shape shape, int producers) {
   testing::TempDir certs;
   testing::TestCa ca{certs.path()};
   const testing::IssuedCert cert = ca.issue_server("sink", {"localhost"}, {"127.0.0.1"});
@@ -636,7 +772,7 @@ int end_to_end(const std::vector<double>& fractions, bool pipelined, int produce
   testing::TempDir dir;
   const std::string socket_path = dir.file("ideal.sock");
   const pid_t server =
-      start_server(socket_path, dir.file("ideal.db"), true, pipelined, nginx.port(), ca.ca_file());
+      start_server(socket_path, dir.file("ideal.db"), true, shape, nginx.port(), ca.ca_file());
   constexpr double kSeconds = 4;
   for (const double fraction : fractions) {
     const double rate = fraction * wrk;
@@ -689,13 +825,16 @@ int end_to_end(const std::vector<double>& fractions, bool pipelined, int produce
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  bool pipelined = false;
-  if (auto sync =
-          std::find_if(args.begin(), args.end(),
-                       [](const std::string& a) { return a == "pipelined" || a == "inline"; });
-      sync != args.end()) {
-    pipelined = *sync == "pipelined";
-    args.erase(sync);
+  Shape shape = Shape::kInline;
+  for (auto it = args.begin(); it != args.end();) {
+    if (*it == "inline" || *it == "pipelined" || *it == "threaded") {
+      shape = *it == "inline"      ? Shape::kInline
+              : *it == "pipelined" ? Shape::kPipelined
+                                   : Shape::kThreaded;
+      it = args.erase(it);
+    } else {
+      ++it;
+    }
   }
   if (!args.empty() && args[0] == "e2e") {
     std::vector<double> fractions;
@@ -712,7 +851,7 @@ int main(int argc, char** argv) {
     for (const double f : fractions) {
       if (!(f > 0 && f <= 2)) die("a rate is a fraction of wrk's, in (0, 2]");
     }
-    return end_to_end(fractions, pipelined, producers);
+    return end_to_end(fractions, shape, producers);
   }
   const std::uint64_t count =
       args.size() > 0 ? std::strtoull(args[0].c_str(), nullptr, 10) : 100'000;
@@ -721,9 +860,10 @@ int main(int argc, char** argv) {
   if (count == 0 || connections < 1 || (mode != "events" && mode != "deliveries")) {
     std::fprintf(stderr,
                  "usage: korehook-bench-ideal [events=100000] [connections=16] "
-                 "[deliveries|events] [inline|pipelined]\n"
-                 "       korehook-bench-ideal e2e [inline|pipelined] [producers=64] [rate ...]\n");
+                 "[deliveries|events] [inline|pipelined|threaded]\n"
+                 "       korehook-bench-ideal e2e [inline|pipelined|threaded] [producers=64] "
+                 "[rate ...]\n");
     return 2;
   }
-  return ingest(count, connections, mode, pipelined);
+  return ingest(count, connections, mode, shape);
 }
