@@ -1,4 +1,4 @@
-// Ceilings for rows 2a and 3, not a part of korehookd: what a minimal server reaches on this
+// A measure for rows 2a and 3, not a part of korehookd: what a minimal server reaches on this
 // machine when it takes single events over a Unix socket and acknowledges each only once it is
 // durable, and (mode e2e) when it also delivers them, measured with the bench's own producers,
 // nginx sink and step rule. docs/performance.md ("What a minimal server reaches here") has the
