@@ -21,6 +21,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 
 #include "korehook/client/client.hpp"
@@ -71,6 +72,38 @@ double stat_cpu_seconds(const std::string& path) {
 
 double process_cpu_seconds(pid_t pid) {
   return stat_cpu_seconds("/proc/" + std::to_string(pid) + "/stat");
+}
+
+double cpu_seconds(const rusage& usage) {
+  auto seconds = [](const timeval& tv) {
+    return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
+  };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+double own_cpu_seconds() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  return cpu_seconds(usage);
+}
+
+RawSqlite run_raw_sqlite(const std::string& program, const std::string& db, long rows,
+                         long per_txn) {
+  const auto r =
+      testing::run_command(program, {db, std::to_string(rows), std::to_string(per_txn), "1024"});
+  auto figure = [&](std::string_view name) {
+    const auto pos = r.out.find(name);
+    return pos == std::string::npos ? -1.0 : std::atof(r.out.c_str() + pos + name.size());
+  };
+  RawSqlite out;
+  out.rows_per_s = figure("rows_per_s=");
+  if (r.exit_code != 0 || out.rows_per_s < 0) {
+    throw std::runtime_error("korehook-bench-sqlite failed: " + r.out + r.err);
+  }
+  out.commit_p50_ms = std::max(0.0, figure("commit_p50_ms="));
+  out.commit_p99_ms = std::max(0.0, figure("commit_p99_ms="));
+  out.line = r.out;
+  return out;
 }
 
 double machine_busy_seconds() {

@@ -4,6 +4,7 @@
 // Unix socket), and what /proc says about korehookd. The scenarios (scenarios.cpp) combine them.
 // Not thread-safe unless a member says otherwise.
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <atomic>
@@ -36,6 +37,10 @@ struct ProcStats {
 ProcStats read_proc_stats(pid_t pid);
 // utime + stime of one process, every thread, in seconds; 0 when it is gone.
 double process_cpu_seconds(pid_t pid);
+// user + system time in `usage`, in seconds.
+double cpu_seconds(const rusage& usage);
+// CPU time of this process (user + system, every thread), in seconds.
+double own_cpu_seconds();
 // CPU time all CPUs of the machine spent busy (user, nice, system, irq, softirq, steal; not
 // idle or waiting for I/O) since boot, in seconds, from /proc/stat.
 double machine_busy_seconds();
@@ -90,6 +95,18 @@ class NginxSink {
 // over `connections` keep-alive connections, for `seconds`. Throws on failure.
 double run_wrk(const std::string& url, int connections, int seconds, const std::string& body);
 std::string wrk_version();
+
+// One run of the raw SQLite reference (korehook-bench-sqlite at `program`): `rows` rows of
+// 1 KiB, `per_txn` per transaction, into a new database at `db`. Throws when it fails or prints
+// no rate; the commit percentiles are 0 when absent.
+struct RawSqlite {
+  double rows_per_s = 0;
+  double commit_p50_ms = 0;
+  double commit_p99_ms = 0;
+  std::string line;  // what it printed
+};
+RawSqlite run_raw_sqlite(const std::string& program, const std::string& db, long rows,
+                         long per_txn);
 
 // The `data` of every bench event: {"seq":N,"pad":"xxx..."} of about 1 KiB (so the delivered
 // body, which is the minified data, is about 1 KiB).

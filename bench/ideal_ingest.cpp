@@ -45,7 +45,6 @@
 #include <sqlite3.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -141,13 +140,6 @@ enum class Shape { kInline, kPipelined, kThreaded };
 volatile sig_atomic_t g_stop = 0;
 void on_term(int) { g_stop = 1; }
 
-double own_cpu_seconds() {
-  rusage usage{};
-  ::getrusage(RUSAGE_SELF, &usage);
-  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
-}
-
 // One delivery connection: TLS over a blocking connect, then non-blocking.
 struct Sink {
   int fd = -1;
@@ -186,10 +178,7 @@ class Server {
  public:
   Server(const std::string& socket_path, const std::string& db_path, bool deliveries, Shape shape,
          std::uint16_t sink_port, const std::string& ca_file)
-      : deliveries_(deliveries),
-        sink_port_(sink_port),
-        pipelined_(shape == Shape::kPipelined),
-        threaded_(shape == Shape::kThreaded) {
+      : deliveries_(deliveries), sink_port_(sink_port), shape_(shape) {
     open_store(db_path);
     if (sink_port_ != 0) connect_sinks(ca_file);
     listen(socket_path);
@@ -205,12 +194,12 @@ class Server {
     sigaddset(&term, SIGTERM);
     ::sigprocmask(SIG_BLOCK, &term, &waiting);
     sigdelset(&waiting, SIGTERM);
-    if (pipelined_) {
+    if (shape_ == Shape::kPipelined) {
       synced_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
       add(synced_fd_, kSynced);
       std::thread([this] { syncer(); }).detach();
     }
-    if (threaded_) {
+    if (shape_ == Shape::kThreaded) {
       synced_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
       add(synced_fd_, kStored);
       std::thread([this] { store(); }).detach();
@@ -220,7 +209,7 @@ class Server {
     for (;;) {
       // An open transaction holding attempt records alone waits up to 1 ms for more.
       const int n = ::epoll_pwait(ep_, events.data(), static_cast<int>(events.size()),
-                                  !threaded_ && open_ ? 1 : -1, &waiting);
+                                  shape_ != Shape::kThreaded && open_ ? 1 : -1, &waiting);
       if (g_stop) report(started);
       if (n < 0 && errno != EINTR) die(std::string("epoll_wait: ") + std::strerror(errno));
       for (int i = 0; i < n; ++i) {
@@ -241,7 +230,7 @@ class Server {
           read_client(key);
         }
       }
-      if (threaded_) {
+      if (shape_ == Shape::kThreaded) {
         hand_to_store();
         continue;
       }
@@ -258,7 +247,7 @@ class Server {
         unsynced_.push_back(Group{commits_, std::move(waiting_), std::move(committed_)});
         waiting_.clear();
         committed_.clear();
-        if (pipelined_) {
+        if (shape_ == Shape::kPipelined) {
           const std::lock_guard lock(sync_mutex_);
           sync_requested_ = commits_;
           sync_wanted_.notify_one();
@@ -276,6 +265,7 @@ class Server {
   static constexpr std::uint64_t kSynced = ~std::uint64_t{0} - 1;
   static constexpr std::uint64_t kStored = ~std::uint64_t{0} - 2;
   static constexpr std::uint64_t kSinkBase = std::uint64_t{1} << 32;
+  static constexpr std::size_t kMaxRequest = std::size_t{1} << 20;  // or response
 
   struct Client {
     int fd = -1;
@@ -430,6 +420,8 @@ class Server {
       const ssize_t got = ::recv(c.fd, buffer_, sizeof buffer_, 0);
       if (got > 0) {
         c.in.append(buffer_, static_cast<std::size_t>(got));
+        // The producers send one request of about 1 KiB at a time.
+        if (c.in.size() > kMaxRequest) die("a request over 1 MiB on the API socket");
         continue;
       }
       if (got < 0 && errno == EINTR) continue;
@@ -448,7 +440,7 @@ class Server {
       c.out += "HTTP/1.1 202 Accepted\r\ncontent-type: application/json\r\ncontent-length: " +
                std::to_string(answer.size()) + "\r\n\r\n" + answer;
       at = end;
-      if (threaded_) {
+      if (shape_ == Shape::kThreaded) {
         local_.appends.push_back(Append{index, id, std::string(body)});
         continue;
       }
@@ -611,6 +603,7 @@ class Server {
       const int got = SSL_read(s.ssl, buffer_, sizeof buffer_);
       if (got > 0) {
         s.in.append(buffer_, static_cast<std::size_t>(got));
+        if (s.in.size() > kMaxRequest) die("a response over 1 MiB from the sink");
         continue;
       }
       const int error = SSL_get_error(s.ssl, got);
@@ -623,7 +616,7 @@ class Server {
       const int status = std::atoi(s.in.c_str() + 9);
       s.in.erase(0, end);
       Attempt attempt{s.delivery_id, s.started_at, now_ms() - s.started_at, status};
-      if (threaded_) {
+      if (shape_ == Shape::kThreaded) {
         local_.attempts.push_back(std::move(attempt));
       } else {
         begin();
@@ -673,8 +666,7 @@ class Server {
   std::vector<std::size_t> waiting_;  // clients whose events are in the open transaction
   std::vector<Delivery> committed_;   // the open transaction's deliveries
   std::deque<Group> unsynced_;        // committed, waiting for their sync
-  const bool pipelined_;
-  const bool threaded_;
+  const Shape shape_;
   Batch local_;  // threaded: gathered by the loop in this turn
   std::mutex store_mutex_;
   std::condition_variable store_wanted_;
@@ -718,17 +710,14 @@ double stop_server(pid_t pid) {
   ::kill(pid, SIGTERM);
   rusage usage{};
   ::wait4(pid, nullptr, 0, &usage);
-  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+  return bench::cpu_seconds(usage);
 }
 
 double raw_sqlite_rate(const testing::TempDir& dir) {
   const auto self = std::filesystem::canonical("/proc/self/exe");
-  const auto raw = testing::run_command((self.parent_path() / "korehook-bench-sqlite").string(),
-                                        {dir.file("raw.db"), "40000", "100", "1024"});
-  const auto pos = raw.out.find("rows_per_s=");
-  if (raw.exit_code != 0 || pos == std::string::npos) die("raw SQLite: " + raw.out + raw.err);
-  return std::atof(raw.out.c_str() + pos + 11);
+  return bench::run_raw_sqlite((self.parent_path() / "korehook-bench-sqlite").string(),
+                               dir.file("raw.db"), 40'000, 100)
+      .rows_per_s;
 }
 
 const char* shape_name(Shape shape) {
@@ -788,7 +777,7 @@ int end_to_end(const std::vector<double>& fractions, Shape shape, int producers)
     bench::LoadResult result;
     const double cpu0 = bench::process_cpu_seconds(server);
     const double nginx0 = nginx.cpu_seconds();
-    const double own0 = own_cpu_seconds();
+    const double own0 = bench::own_cpu_seconds();
     const double machine0 = bench::machine_busy_seconds();
     std::thread producers([&] { result = bench::run_load(spec, &progress); });
     std::this_thread::sleep_for(std::chrono::seconds(1));
@@ -801,7 +790,7 @@ int end_to_end(const std::vector<double>& fractions, Shape shape, int producers)
     const double per = 1e6 / static_cast<double>(std::max<std::uint64_t>(result.acked, 1));
     const double cpu = (bench::process_cpu_seconds(server) - cpu0) * per;
     const double sink = (nginx.cpu_seconds() - nginx0) * per;
-    const double own = (own_cpu_seconds() - own0) * per;
+    const double own = (bench::own_cpu_seconds() - own0) * per;
     const double machine = (bench::machine_busy_seconds() - machine0) * per;
     const double achieved = result.events_per_s();
     const bool kept_up = result.failed == 0 && achieved >= 0.97 * rate;

@@ -1,6 +1,5 @@
 #include "scenarios.hpp"
 
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -49,16 +48,6 @@ void note(const char* format, auto... args) {
   std::fprintf(stderr, "bench: ");
   std::fprintf(stderr, format, args...);
   std::fprintf(stderr, "\n");
-}
-
-// CPU time of this process (user + system, every thread), in seconds.
-double own_cpu_seconds() {
-  rusage usage{};
-  ::getrusage(RUSAGE_SELF, &usage);
-  auto seconds = [](const timeval& tv) {
-    return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6;
-  };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
 // "bench 31 µs CPU/request, 12% of a core": what the bench process itself (the producers, and
@@ -298,26 +287,16 @@ struct Bench::Impl {
 
   void reference_sqlite() {
     testing::TempDir dir;  // same filesystem as the daemons' stores
-    const auto rows_n = scaled(40'000);
-    auto r = testing::run_command(options.sqlite_program,
-                                  {dir.file("raw.db"), std::to_string(rows_n), "100", "1024"});
-    const auto pos = r.out.find("rows_per_s=");
-    if (r.exit_code != 0 || pos == std::string::npos) {
-      throw std::runtime_error("korehook-bench-sqlite failed: " + r.out + r.err);
-    }
-    raw_rate = std::atof(r.out.c_str() + pos + 11);
-    note("raw SQLite, 100 rows per transaction: %s", r.out.c_str());
+    const auto rows_n = static_cast<long>(scaled(40'000));
+    const RawSqlite batch = run_raw_sqlite(options.sqlite_program, dir.file("raw.db"), rows_n, 100);
+    raw_rate = batch.rows_per_s;
+    note("raw SQLite, 100 rows per transaction: %s", batch.line.c_str());
     // One row per transaction: what a durable commit costs on this disk.
     testing::TempDir single;
-    auto one =
-        testing::run_command(options.sqlite_program, {single.file("raw.db"), "500", "1", "1024"});
-    const auto p50 = one.out.find("commit_p50_ms=");
-    const auto p99 = one.out.find("commit_p99_ms=");
-    if (one.exit_code == 0 && p50 != std::string::npos && p99 != std::string::npos) {
-      commit_p50_ms = std::atof(one.out.c_str() + p50 + 14);
-      commit_p99_ms = std::atof(one.out.c_str() + p99 + 14);
-    }
-    note("raw SQLite, 1 row per transaction: %s", one.out.c_str());
+    const RawSqlite one = run_raw_sqlite(options.sqlite_program, single.file("raw.db"), 500, 1);
+    commit_p50_ms = one.commit_p50_ms;
+    commit_p99_ms = one.commit_p99_ms;
+    note("raw SQLite, 1 row per transaction: %s", one.line.c_str());
   }
 
   // --- 1 and 2: drain of a queue, single-event ingest ------------------------------------------
