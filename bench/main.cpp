@@ -9,6 +9,7 @@
 // (row 3 at these rates instead of its search, e.g. 5000,8000,11000), BENCH_E2E_BATCH (row 3's
 // producers send this many events per request through the batch route; default 1),
 // BENCH_E2E_PRODUCERS (row 3's producer connections for every step instead of the search's),
+// BENCH_CONNECTIONS (wrk's connections and korehookd's max_in_flight, default 16),
 // KOREHOOK_BENCH_WRAPPER (run korehookd under e.g. "valgrind --tool=callgrind"; the profile
 // then covers the drains alone, or the whole run with BENCH_PROFILE=all).
 
@@ -107,6 +108,10 @@ int main() {
     // 1,000: the batch route's limit.
     options.e2e_batch = whole_number("BENCH_E2E_BATCH", env_or("BENCH_E2E_BATCH", "1"), 1, 1000,
                                      "events per request");
+    // wrk's connections and korehookd's max_in_flight for the sink's endpoints; the API's
+    // clients stay as they are.
+    options.connections =
+        whole_number("BENCH_CONNECTIONS", env_or("BENCH_CONNECTIONS", "16"), 1, 256, "connections");
     if (const std::string producers = env_or("BENCH_E2E_PRODUCERS", ""); !producers.empty()) {
       options.e2e_producers =
           whole_number("BENCH_E2E_PRODUCERS", producers, 1, 1024, "producer connections");

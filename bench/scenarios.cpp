@@ -25,6 +25,10 @@ using testing::Daemon;
 namespace {
 
 constexpr const char* kSinkHost = "sink.bench";  // resolved to 127.0.0.1 by network.resolve
+// The API's clients: row 2's 16 concurrent keep-alive clients (the count), also those
+// that queue the drains; row 3's search and the backlog fill start from 4 times as many.
+// Independent of BenchOptions::connections (BENCH_CONNECTIONS), which is wrk's and korehookd's.
+constexpr int kClients = 16;
 
 std::string fmt(double v, int decimals = 0) {
   char buf[64];
@@ -174,7 +178,7 @@ struct Bench::Impl {
   LoadSpec load_spec(const Daemon& daemon, std::uint64_t count, std::string type) const {
     LoadSpec spec;
     spec.socket = daemon.socket_path();
-    spec.connections = options.connections;
+    spec.connections = kClients;
     spec.count = count;
     spec.type_of = [type = std::move(type)](std::uint64_t) { return type; };
     return spec;
@@ -305,7 +309,8 @@ struct Bench::Impl {
     const std::string target = "≥ 0.5 (aim 0.6)";
     const std::uint64_t n = scaled(100'000);
     const std::string drain_name = "Drain: " + fmt(n) + " queued for 1 endpoint";
-    const std::string ingest_name = "Ingest: POST /v1/events, 16 clients";
+    const std::string ingest_name =
+        "Ingest: POST /v1/events, " + std::to_string(kClients) + " clients";
     auto daemon = start_daemon({{"ep_drain", sink_url("/hooks/ep_drain"), "[\"bench.drain\"]", ""}},
                                options.connections);
     auto spec = load_spec(*daemon, n, "bench.drain");
@@ -328,7 +333,8 @@ struct Bench::Impl {
   // --- 2b: batch ingest -------------------------------------------------------------------------
 
   void batch_ingest() {
-    const std::string name = "Ingest: POST /v1/events/batch (100/request), 16 clients";
+    const std::string name =
+        "Ingest: POST /v1/events/batch (100/request), " + std::to_string(kClients) + " clients";
     auto daemon = start_daemon({{"ep_batch", sink_url("/hooks/ep_batch"), "[\"bench.batch\"]", ""}},
                                options.connections);
     if (!has_batch_route(daemon->socket_path())) {
@@ -472,8 +478,8 @@ struct Bench::Impl {
     // flight take more of the io thread's turns, so the delivery falls behind sooner (the
     // tenth round's search found less with 128 from the first step), and 256 made the backlog
     // grow at rates 128 held flat (the nineteenth round).
-    int connections = 4 * options.connections;
-    const int max_connections = 8 * options.connections;
+    int connections = 4 * kClients;
+    const int max_connections = 8 * kClients;
     // Seven steps: the first, at 1.1 x the drain's rate, is far above the row's range, so five
     // left the last bracket about a thousand events/s wide (the nineteenth round).
     constexpr int kSteps = 7;
@@ -630,7 +636,7 @@ struct Bench::Impl {
     auto b = start_daemon(many_endpoints(n_endpoints), in_flight);
     auto spec = many_spec(*b, large, n_endpoints);
     // Only the size of the backlog matters here: more producers make bigger group commits.
-    spec.connections = 4 * options.connections;
+    spec.connections = 4 * kClients;
     if (batch) spec.batch = 100;
     spec.max_time =
         std::chrono::milliseconds(static_cast<long>(std::max(10.0, remaining_s() - 45) * 1000));

@@ -16,9 +16,11 @@ struct BenchOptions {
   double scale = 1.0;                // multiplies every event count (BENCH_SCALE)
   std::string log_level = "info";    // korehookd's log.level (BENCH_LOG_LEVEL)
   std::chrono::seconds budget{570};  // the whole run stops submitting after this (BENCH_BUDGET_S)
-  int connections = 16;              // producers, and korehook's default max_in_flight
-  std::string only;                  // run only scenarios whose key contains this (BENCH_ONLY)
-  std::string sqlite_program;        // korehook-bench-sqlite
+  // wrk's connections and korehookd's max_in_flight for the sink's endpoints (BENCH_CONNECTIONS,
+  // a diagnostic; 16 is korehook's default max_in_flight). The API's clients do not follow it.
+  int connections = 16;
+  std::string only;            // run only scenarios whose key contains this (BENCH_ONLY)
+  std::string sqlite_program;  // korehook-bench-sqlite
   // Row 3 measured at these rates, one step each, instead of its search (BENCH_E2E_RATES, a
   // comma-separated list: a diagnostic of how the backlog and the 202 behave by rate).
   std::vector<double> e2e_rates;
