@@ -137,6 +137,10 @@ std::size_t message_end(const std::string& in, std::size_t from, std::size_t& bo
 // threaded: a store thread owns SQLite (inserts, commits, syncs), the loop only the sockets.
 enum class Shape { kInline, kPipelined, kThreaded };
 
+// The delivery's keep-alive connections to the sink, and wrk's against it (the same count, as
+// korehook-bench measures them; korehook's default max_in_flight).
+constexpr int kSinkConnections = 16;
+
 volatile sig_atomic_t g_stop = 0;
 void on_term(int) { g_stop = 1; }
 
@@ -363,7 +367,7 @@ class Server {
     const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
                                  OSSL_PARAM_END};
     if (mac_ == nullptr || EVP_MAC_CTX_set_params(mac_, params) != 1) die("HMAC context");
-    sinks_.resize(16);
+    sinks_.resize(kSinkConnections);
     for (std::size_t i = 0; i < sinks_.size(); ++i) {
       Sink& s = sinks_[i];
       s.fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -756,8 +760,8 @@ int end_to_end(const std::vector<double>& fractions, Shape shape, int producers)
   testing::TempDir nginx_dir;
   bench::NginxSink nginx(nginx_dir.path(), cert.chain_file, cert.key_file);
   const double wrk = bench::run_wrk("https://127.0.0.1:" + std::to_string(nginx.port()) + "/wrk",
-                                    16, 8, bench::event_data(0));
-  std::printf("wrk: 16 connections, 8 s: %.0f requests/s\n", wrk);
+                                    kSinkConnections, 8, bench::event_data(0));
+  std::printf("wrk: %d connections, 8 s: %.0f requests/s\n", kSinkConnections, wrk);
   testing::TempDir dir;
   const std::string socket_path = dir.file("ideal.sock");
   const pid_t server =
