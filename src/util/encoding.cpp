@@ -24,12 +24,11 @@ constexpr std::array<std::int8_t, 256> kBase64Values = make_base64_table();
 }  // namespace
 
 std::string hex_lower(std::string_view bytes) {
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (char ch : bytes) {
-    const auto b = static_cast<unsigned char>(ch);
-    out.push_back(kHexDigits[b >> 4]);
-    out.push_back(kHexDigits[b & 0x0f]);
+  std::string out(bytes.size() * 2, '0');
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    const auto b = static_cast<unsigned char>(bytes[i]);
+    out[2 * i] = kHexDigits[b >> 4];
+    out[2 * i + 1] = kHexDigits[b & 0x0f];
   }
   return out;
 }

@@ -2,13 +2,13 @@
 
 #include <array>
 #include <cstdint>
-
-#include "korehook/util/encoding.hpp"
+#include <cstring>
 
 namespace korehook {
 namespace {
 
 constexpr std::string_view kCrockford = "0123456789abcdefghjkmnpqrstvwxyz";
+constexpr std::string_view kHexDigits = "0123456789abcdef";
 constexpr std::int64_t kMaxUlidTime = (std::int64_t{1} << 48) - 1;
 
 }  // namespace
@@ -22,10 +22,11 @@ std::string new_id(std::string_view prefix, TimeMs now, Random& random) {
     bytes[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(t >> (40 - 8 * i));
   random.fill(std::span(bytes).subspan(6));
 
-  std::string id;
-  id.reserve(prefix.size() + 1 + 26);
-  id.append(prefix);
-  id.push_back('_');
+  // Written in place: one allocation, no capacity check per character.
+  std::string id(prefix.size() + 1 + 26, '_');
+  char* out = id.data();
+  std::memcpy(out, prefix.data(), prefix.size());
+  out += prefix.size() + 1;
   // 26 characters carry 130 bits: the value is read as if two zero bits preceded it.
   // Character c is the 5 bits whose lowest is bit 125 - 5c of the value (bit 0 the least
   // significant), taken from its two 64-bit halves.
@@ -45,7 +46,7 @@ std::string new_id(std::string_view prefix, TimeMs now, Random& random) {
     } else {  // bits on both sides of the halves' border
       v = lo >> low | hi << (64 - low);
     }
-    id.push_back(kCrockford[v & 31]);
+    out[c] = kCrockford[v & 31];
   }
   return id;
 }
@@ -55,13 +56,14 @@ std::string new_uuid_v4(Random& random) {
   random.fill(b);
   b[6] = static_cast<std::uint8_t>((b[6] & 0x0f) | 0x40);  // version 4
   b[8] = static_cast<std::uint8_t>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
-  // 8-4-4-4-12 hex digits, copied once into place.
-  const std::string hex =
-      hex_lower(std::string_view(reinterpret_cast<const char*>(b.data()), b.size()));
-  std::string out;
-  out.reserve(36);
-  out.append(hex, 0, 8).append(1, '-').append(hex, 8, 4).append(1, '-').append(hex, 12, 4);
-  out.append(1, '-').append(hex, 16, 4).append(1, '-').append(hex, 20, 12);
+  // 8-4-4-4-12 hex digits written in place.
+  std::string out(36, '-');
+  std::size_t at = 0;
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) ++at;  // past a hyphen
+    out[at++] = kHexDigits[b[i] >> 4];
+    out[at++] = kHexDigits[b[i] & 0x0f];
+  }
   return out;
 }
 
