@@ -143,9 +143,7 @@ Exchange::Exchange(std::shared_ptr<SenderState> state, SendRequest request,
       done_(std::move(done)),
       mode_(mode),
       start_(std::chrono::steady_clock::now()),
-      deadline_(start_ + request_.timeout),
-      resolver_(state_->io),
-      resolve_timer_(state_->io) {
+      deadline_(start_ + request_.timeout) {
   result_.started_at = started_at;
   state_->in_flight.insert(this);
 }
@@ -181,8 +179,8 @@ void Exchange::start() {
 }
 
 void Exchange::abort() {
-  resolve_timer_.cancel();
-  resolver_.cancel();
+  if (resolve_timer_) resolve_timer_->cancel();
+  if (resolver_) resolver_->cancel();
   if (connection_) connection_->close();
 }
 
@@ -245,17 +243,19 @@ void Exchange::do_resolve() {
 
   // getaddrinfo cannot be interrupted: the deadline ends the exchange and the late answer is
   // ignored.
-  resolve_timer_.expires_at(step_expiry(request_.connect_timeout));
-  resolve_timer_.async_wait(
+  if (!resolve_timer_) resolve_timer_.emplace(state_->io);
+  if (!resolver_) resolver_.emplace(state_->io);
+  resolve_timer_->expires_at(step_expiry(request_.connect_timeout));
+  resolve_timer_->async_wait(
       beast::bind_front_handler(&Exchange::on_resolve_deadline, shared_from_this()));
-  resolver_.async_resolve(host, std::to_string(port), tcp::resolver::numeric_service,
-                          beast::bind_front_handler(&Exchange::on_resolve, shared_from_this()));
+  resolver_->async_resolve(host, std::to_string(port), tcp::resolver::numeric_service,
+                           beast::bind_front_handler(&Exchange::on_resolve, shared_from_this()));
 }
 
 void Exchange::on_resolve_deadline(beast::error_code ec) {
   if (ec || phase_ != Phase::kResolving) return;  // resolved (or ended) in time
   if (state_->stopped) return abandon();
-  resolver_.cancel();
+  resolver_->cancel();
   // The lookup's own bound is a DNS failure, as it always was; the attempt's deadline is not.
   fail(step_at_deadline_ ? ErrorClass::kTimeout : ErrorClass::kDns,
        "resolving " + request_.url.host + " " + timeout_text(request_.connect_timeout));
@@ -263,7 +263,7 @@ void Exchange::on_resolve_deadline(beast::error_code ec) {
 
 void Exchange::on_resolve(beast::error_code ec, tcp::resolver::results_type results) {
   if (phase_ != Phase::kResolving) return;  // the deadline already ended the exchange
-  resolve_timer_.cancel();
+  resolve_timer_->cancel();
   if (state_->stopped) return abandon();
   if (ec) {
     return fail(ErrorClass::kDns, "cannot resolve " + request_.url.host + ": " + ec.message());
@@ -576,7 +576,7 @@ void Exchange::finish() {
   finished_ = true;
   phase_ = Phase::kDone;
   unwatch_io();
-  resolve_timer_.cancel();
+  if (resolve_timer_) resolve_timer_->cancel();
   state_->in_flight.erase(this);
   result_.duration_ms = elapsed_ms();
   // What the receiver sent is kept as UTF-8: HTTP allows other bytes in a header value, and
