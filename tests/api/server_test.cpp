@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <catch2/catch.hpp>
 #include <memory>
 #include <mutex>
@@ -112,6 +113,41 @@ TEST_CASE("api server: answers carry status line, headers and length, and keep-a
         "HTTP/1.1 405 Method Not Allowed\r\nServer: korehookd\r\n"
         "Content-Type: application/json\r\nCache-Control: no-store\r\nAllow: GET\r\n"
         "Connection: close\r\nContent-Length: 9\r\n\r\n{\"k\":\"v\"}");
+}
+
+TEST_CASE("api server: the handler gets the target's path and query decoded", "[api]") {
+  // The handler answers the path and the query as it got them: {"path":..,"query":[[k,v],..]}.
+  ServerFixture server({}, [](Request req, Respond respond) {
+    boost::json::array query;
+    for (const auto& [key, value] : req.query) query.push_back(boost::json::array{key, value});
+    respond(ok_response(
+        boost::json::serialize(boost::json::object{{"path", req.path}, {"query", query}})));
+  });
+  auto seen = [&](const std::string& target) {
+    const std::string response =
+        server.exchange("GET " + target + " HTTP/1.1\r\nhost: k\r\nconnection: close\r\n\r\n");
+    INFO(target << " -> " << response);
+    REQUIRE(status_of(response) == 200);
+    return boost::json::parse(body_of(response)).as_object();
+  };
+  using boost::json::array;
+  const std::string plain = "/v1/a-b.c_d~e/!$&'()*+,;=:@/1";
+  CHECK(seen(plain).at("path") == plain.c_str());
+  CHECK(seen(plain).at("query") == array{});
+  CHECK(seen("//double/./dot").at("path") == "//double/./dot");
+  CHECK(seen("/a%20b%2Fc").at("path") == "/a b/c");
+  const auto with_query = seen("/x?limit=2&cursor=a%2Fb&flag");
+  CHECK(with_query.at("path") == "/x");
+  CHECK(with_query.at("query") ==
+        array{array{"limit", "2"}, array{"cursor", "a/b"}, array{"flag", ""}});
+  CHECK(seen("/x?").at("path") == "/x");
+
+  for (const char* bad : {"*", "x/y", "/a%zz", "/a b"}) {
+    const std::string response = server.exchange(
+        std::string("GET ") + bad + " HTTP/1.1\r\nhost: k\r\nconnection: close\r\n\r\n");
+    INFO(bad << " -> " << response);
+    CHECK(status_of(response) == 400);
+  }
 }
 
 TEST_CASE("api server: an answer larger than the socket takes at once arrives whole", "[api]") {
