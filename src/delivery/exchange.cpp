@@ -8,6 +8,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/error.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <cctype>
@@ -68,6 +69,18 @@ bool valid_header_value(std::string_view value) {
     if (p[i] == '\r' || p[i] == '\n' || p[i] == '\0') return false;
   }
   return true;
+}
+
+// Beast's keep_alive() reads the Connection header as a token list on every response. Over
+// HTTP/1.1 most receivers send none or exactly "keep-alive", which keep the connection either
+// way; anything else is left to Beast.
+template <class Message>
+bool keeps_alive(const Message& response) {
+  if (response.version() == 11) {
+    const auto it = response.find(http::field::connection);
+    if (it == response.end() || beast::iequals(it->value(), "keep-alive")) return true;
+  }
+  return response.keep_alive();
 }
 
 std::string endpoint_text(const tcp::endpoint& endpoint) {
@@ -540,7 +553,7 @@ void Exchange::complete(bool body_complete, std::string detail) {
   result_.error_detail = std::move(detail);
 
   const bool reusable =
-      body_complete && parser_->get().keep_alive() && connection_->buffer.size() == 0;
+      body_complete && keeps_alive(parser_->get()) && connection_->buffer.size() == 0;
   if (reusable) {
     state_->pool->put(pool_key_, std::move(connection_));
   } else if (body_complete) {

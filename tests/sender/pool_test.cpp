@@ -32,6 +32,36 @@ TEST_CASE("sender reuses one connection for sequential requests to an origin", "
   CHECK(receiver.wait_for_connections_closed(1, 5s));
 }
 
+TEST_CASE("sender pools a connection as the response's version and Connection header say",
+          "[sender][pool]") {
+  SenderEnv env;
+  struct Case {
+    const char* head;
+    bool pooled;
+  };
+  for (const Case c : {Case{"HTTP/1.1 200 OK\r\n", true},
+                       Case{"HTTP/1.1 200 OK\r\nConnection: Keep-Alive\r\n", true},
+                       Case{"HTTP/1.1 200 OK\r\nconnection: close\r\n", false},
+                       Case{"HTTP/1.1 200 OK\r\nconnection: keep-alive, close\r\n", false},
+                       Case{"HTTP/1.1 200 OK\r\nconnection: Close\r\nconnection: x\r\n", false},
+                       Case{"HTTP/1.0 200 OK\r\n", false},
+                       Case{"HTTP/1.0 200 OK\r\nconnection: keep-alive\r\n", true}}) {
+    INFO(c.head);
+    TlsReceiver receiver(env.receiver_options());
+    const std::string raw = std::string(c.head) + "content-length: 2\r\n\r\nok";
+    receiver.set_handler([raw](const ReceivedRequest&) {
+      Reply reply;
+      reply.raw = raw;
+      return reply;
+    });
+    Sender sender(env.io, env.clock, env.sender_options());
+    const SendResult result = env.send(sender, env.request(url_for(receiver, "receiver.test")));
+    CHECK(result.error == ErrorClass::kNone);
+    CHECK(result.status == 200);
+    CHECK(sender.idle_connections() == (c.pooled ? 1U : 0U));
+  }
+}
+
 TEST_CASE("sender keeps separate pools per origin and per CA file", "[sender][pool]") {
   SenderEnv env;
   TlsReceiver first(env.receiver_options());
