@@ -47,7 +47,6 @@ constexpr std::size_t kReadBufferBytes = 8 * 1024;
 // ServerOptions::max_inflight_bytes until it is complete.
 constexpr auto kSlowBody = std::chrono::seconds(1);
 
-// Fills path and query from the request target; false when the target is not origin-form.
 // RFC 3986's path characters that need no decoding: unreserved, sub-delims, ':', '@', '/'.
 constexpr std::array<bool, 256> kPlainPathChars = [] {
   std::array<bool, 256> table{};
@@ -58,6 +57,7 @@ constexpr std::array<bool, 256> kPlainPathChars = [] {
   return table;
 }();
 
+// Fills path and query from the request target; false when the target is not origin-form.
 bool split_target(Request& req) {
   // Nearly every target is a plain path ("/v1/events"): it is its own decoded path, with no
   // query, and Boost.URL's parse (about a thousand instructions and an allocation) is for

@@ -174,7 +174,7 @@ class Exchange final : public std::enable_shared_from_this<Exchange> {
   std::string request_text_;  // the request's bytes (request_text.hpp), rendered once
   std::optional<boost::beast::http::response_parser<boost::beast::http::buffer_body>> parser_;
   // The parser's window onto the body. Not zeroed: only the bytes the parser wrote are read,
-  // and zeroing 4 KiB per attempt cost more than the rest of the constructor.
+  // and zeroing it wrote 4 KiB per attempt for nothing.
   std::array<char, kExcerptBytes> chunk_;
   std::uint64_t body_bytes_ = 0;
 };
