@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "korehook/api/errors.hpp"
+#include "korehook/net/url.hpp"
 #include "log/log.hpp"
 
 namespace korehook::api {
@@ -47,16 +48,6 @@ constexpr std::size_t kReadBufferBytes = 8 * 1024;
 // ServerOptions::max_inflight_bytes until it is complete.
 constexpr auto kSlowBody = std::chrono::seconds(1);
 
-// RFC 3986's path characters that need no decoding: unreserved, sub-delims, ':', '@', '/'.
-constexpr std::array<bool, 256> kPlainPathChars = [] {
-  std::array<bool, 256> table{};
-  for (unsigned char c : std::string_view("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                          "0123456789-._~!$&'()*+,;=:@/")) {
-    table[c] = true;
-  }
-  return table;
-}();
-
 // Fills path and query from the request target; false when the target is not origin-form.
 bool split_target(Request& req) {
   // Nearly every target is a plain path ("/v1/events"): it is its own decoded path, with no
@@ -65,7 +56,7 @@ bool split_target(Request& req) {
   const std::string_view target = req.target;
   if (!target.empty() && target.front() == '/' &&
       std::all_of(target.begin(), target.end(),
-                  [](unsigned char c) { return kPlainPathChars[c]; })) {
+                  [](char c) { return c == '/' || net::is_pchar(c); })) {
     req.path = target;
     return true;
   }

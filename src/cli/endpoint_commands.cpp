@@ -11,6 +11,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
+#include "korehook/model/endpoint.hpp"
 
 namespace korehook::cli {
 namespace json = boost::json;
@@ -18,11 +19,6 @@ namespace json = boost::json;
 namespace {
 
 constexpr double kMaxRateLimit = 100'000;
-
-bool is_token_char(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
 
 std::string lowercase(std::string_view text) {
   std::string out(text);

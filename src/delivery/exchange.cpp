@@ -19,8 +19,8 @@
 
 #include "delivery/log.hpp"
 #include "delivery/request_text.hpp"
+#include "korehook/model/endpoint.hpp"
 #include "korehook/util/encoding.hpp"
-#include "util/words.hpp"
 
 namespace korehook::delivery {
 
@@ -37,38 +37,6 @@ std::string lowercase(std::string_view text) {
   std::transform(out.begin(), out.end(), out.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
-}
-
-// RFC 9110 token characters, as a table: every attempt checks its headers' names.
-constexpr std::array<bool, 256> kTokenChars = [] {
-  std::array<bool, 256> table{};
-  for (int c = 0x21; c < 0x7f; ++c) table[static_cast<std::size_t>(c)] = true;
-  for (unsigned char c : std::string_view(":(),;\"/[]?={}\\<>@")) table[c] = false;
-  return table;
-}();
-
-bool valid_header_name(std::string_view name) {
-  if (name.empty()) return false;
-  for (unsigned char c : name) {
-    if (!kTokenChars[c]) return false;
-  }
-  return true;
-}
-
-// A value may not break the framing: no CR, LF or NUL. Eight bytes at a time (a signature
-// value is a hundred bytes or more); a word that may hold one is looked at byte by byte.
-bool valid_header_value(std::string_view value) {
-  const char* p = value.data();
-  const std::size_t n = value.size();
-  std::size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const std::uint64_t w = words::load8(p + i);
-    if ((words::has_byte(w, '\r') | words::has_byte(w, '\n') | words::has_zero_byte(w)) != 0) break;
-  }
-  for (; i < n; ++i) {
-    if (p[i] == '\r' || p[i] == '\n' || p[i] == '\0') return false;
-  }
-  return true;
 }
 
 // Beast's keep_alive() reads the Connection header as a token list on every response. Over
@@ -170,9 +138,9 @@ void Exchange::start() {
   if (state_->stopped) return abandon();
   if (mode_ == Mode::kCheckOnly) return do_resolve();
   for (const auto& [name, value] : request_.headers) {
-    if (!valid_header_name(name)) return fail(ErrorClass::kProtocol, "invalid request header name");
+    if (!is_http_token(name)) return fail(ErrorClass::kProtocol, "invalid request header name");
     // The value may be a secret: name only.
-    if (!valid_header_value(value)) {
+    if (!is_framing_safe(value)) {
       return fail(ErrorClass::kProtocol, "invalid request header value: " + lowercase(name));
     }
   }

@@ -2,20 +2,43 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 
 #include "korehook/sign/headers.hpp"
+#include "util/char_table.hpp"
+#include "util/words.hpp"
 
 namespace korehook {
 
 namespace {
 
-// RFC 9110 tchar.
-bool is_token_char(char c) {
-  if (std::isalnum(static_cast<unsigned char>(c)) != 0) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
+// Every delivery attempt checks its headers with these: a table, not a search per character.
+constexpr auto kTokenChars =
+    char_table("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-.^_`|~");
 
 }  // namespace
+
+bool is_token_char(char c) { return kTokenChars[static_cast<unsigned char>(c)]; }
+
+bool is_http_token(std::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), is_token_char);
+}
+
+bool is_framing_safe(std::string_view value) {
+  // Eight bytes at a time (a signature value is a hundred bytes or more); a word that may hold
+  // one of the three, and the tail, are looked at byte by byte.
+  const char* p = value.data();
+  const std::size_t n = value.size();
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const std::uint64_t w = words::load8(p + i);
+    if ((words::has_byte(w, '\r') | words::has_byte(w, '\n') | words::has_zero_byte(w)) != 0) break;
+  }
+  for (; i < n; ++i) {
+    if (p[i] == '\r' || p[i] == '\n' || p[i] == '\0') return false;
+  }
+  return true;
+}
 
 std::string_view to_string(EndpointSource s) {
   return s == EndpointSource::kConfig ? "config" : "api";
@@ -54,7 +77,7 @@ bool is_valid_identifier(std::string_view id) {
 }
 
 std::optional<std::string> validate_header_name(std::string_view name) {
-  if (name.empty() || !std::all_of(name.begin(), name.end(), is_token_char)) {
+  if (!is_http_token(name)) {
     return "invalid header name (expected an HTTP token: letters, digits and !#$%&'*+-.^_`|~)";
   }
   std::string lowered(name);
@@ -67,7 +90,7 @@ std::optional<std::string> validate_header_name(std::string_view name) {
 }
 
 std::optional<std::string> validate_header_value(std::string_view value) {
-  if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) {
+  if (!is_framing_safe(value)) {
     return "header value must not contain CR, LF or NUL";
   }
   if (value.size() > 8192) return "header value longer than 8192 bytes";

@@ -7,6 +7,8 @@
 #include <optional>
 #include <vector>
 
+#include "util/char_table.hpp"
+
 namespace korehook::net {
 namespace {
 
@@ -33,11 +35,8 @@ bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' 
 
 boost::core::string_view to_boost(std::string_view s) { return {s.data(), s.size()}; }
 
-// RFC 3986 pchar without pct-encoded: unreserved / sub-delims / ":" / "@".
-bool is_pchar(char c) {
-  return is_alpha(c) || is_digit(c) ||
-         std::string_view("-._~!$&'()*+,;=:@").find(c) != std::string_view::npos;
-}
+constexpr auto kPchars =
+    char_table("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:@");
 
 // Path (`/` allowed) or query/fragment (`/` and `?` allowed), with valid %HH escapes.
 bool valid_component(std::string_view s, std::string_view extra) {
@@ -145,6 +144,8 @@ std::optional<std::string> check_host_name(std::string_view host) {
 }
 
 }  // namespace
+
+bool is_pchar(char c) { return kPchars[static_cast<unsigned char>(c)]; }
 
 std::string HttpsUrl::origin() const { return host + ":" + std::to_string(port); }
 

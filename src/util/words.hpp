@@ -1,6 +1,6 @@
 #pragma once
 
-// Eight bytes at a time, for the scanners (json/minify, util/encoding, the sender's header
+// Eight bytes at a time, for the scanners (json/minify, util/encoding, model's header value
 // check): a word is tested for the bytes that end a fast run, and the run goes on while a word
 // has none. A test that says yes may be wrong (the borrow of a lower byte); the byte-wise code
 // after it decides, so only speed depends on it.

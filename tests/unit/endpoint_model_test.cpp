@@ -38,3 +38,33 @@ TEST_CASE("endpoint model: identifiers", "[model]") {
   CHECK_FALSE(is_valid_identifier("a b"));
   CHECK_FALSE(is_valid_identifier("a/b"));
 }
+
+TEST_CASE("endpoint model: token characters and framing-safe values, byte by byte", "[model]") {
+  // RFC 9110 tchar, written out here from the RFC rather than from the table under test.
+  const std::string_view symbols = "!#$%&'*+-.^_`|~";
+  for (int b = 0; b < 256; ++b) {
+    const char c = static_cast<char>(b);
+    const bool tchar = (b >= '0' && b <= '9') || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') ||
+                       symbols.find(c) != std::string_view::npos;
+    INFO(b);
+    CHECK(korehook::is_token_char(c) == tchar);
+    CHECK(korehook::is_http_token(std::string(1, c)) == tchar);
+  }
+  CHECK_FALSE(korehook::is_http_token(""));
+  CHECK(korehook::is_http_token("X-!#$%&'*+-.^_`|~09az"));
+
+  // A bad byte at every position of values that span several eight-byte words and a tail.
+  for (const char bad : {'\r', '\n', '\0'}) {
+    for (std::size_t length : {1U, 7U, 8U, 9U, 16U, 23U}) {
+      for (std::size_t at = 0; at < length; ++at) {
+        std::string value(length, 'v');
+        value[at] = bad;
+        INFO(int{bad} << " at " << at << " of " << length);
+        CHECK_FALSE(korehook::is_framing_safe(value));
+      }
+    }
+  }
+  // Bytes from 0x80 (obs-text), tabs and the bytes just beside the three are allowed.
+  CHECK(korehook::is_framing_safe(std::string(40, '\x80') + "\t\x0b\x0c\x0e\x01 z\xff"));
+  CHECK(korehook::is_framing_safe(""));
+}

@@ -224,3 +224,14 @@ TEST_CASE("parse_https_url: each refusal names its reason", "[url]") {
   CHECK(message("https://4294967296/") == "URL host is a number but not a valid IPv4 address");
   CHECK(message("https://1.2.3.4.5/") == "URL host is a number but not a valid IPv4 address");
 }
+
+TEST_CASE("is_pchar: RFC 3986 pchar without pct-encoded, byte by byte", "[url]") {
+  const std::string_view others = "-._~!$&'()*+,;=:@";  // unreserved marks, sub-delims, : @
+  for (int b = 0; b < 256; ++b) {
+    const char c = static_cast<char>(b);
+    const bool pchar = (b >= '0' && b <= '9') || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') ||
+                       others.find(c) != std::string_view::npos;
+    INFO(b);
+    CHECK(korehook::net::is_pchar(c) == pchar);
+  }
+}

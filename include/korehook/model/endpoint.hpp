@@ -88,6 +88,13 @@ AttemptTimeouts attempt_timeouts(const EndpointSettings& settings, EndpointKind 
 // [A-Za-z0-9_-]{1,64}: endpoint, account, destination and rule ids.
 bool is_valid_identifier(std::string_view id);
 
+// RFC 9110 tchar: letters, digits and !#$%&'*+-.^_`|~.
+bool is_token_char(char c);
+// A header name's syntax: one or more token characters.
+bool is_http_token(std::string_view text);
+// A header value that cannot break a message's framing: no CR, LF or NUL.
+bool is_framing_safe(std::string_view value);
+
 // A custom header name: an RFC 9110 token, not reserved (SPEC §1 plus host, content-length,
 // transfer-encoding, connection). nullopt when valid, else what is wrong, e.g.
 // "header 'Date' is reserved: korehook sets it (expected a custom header name)".

@@ -8,6 +8,9 @@
 
 namespace korehook::net {
 
+// RFC 3986 pchar without pct-encoded: unreserved / sub-delims / ":" / "@".
+bool is_pchar(char c);
+
 // A validated delivery URL.
 struct HttpsUrl {
   std::string url;     // as given
