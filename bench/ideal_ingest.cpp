@@ -68,6 +68,7 @@
 #include <vector>
 
 #include "harness.hpp"
+#include "korehook/model/endpoint.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_ca.hpp"
@@ -138,8 +139,8 @@ std::size_t message_end(const std::string& in, std::size_t from, std::size_t& bo
 enum class Shape { kInline, kPipelined, kThreaded };
 
 // The delivery's keep-alive connections to the sink, and wrk's against it (the same count, as
-// korehook-bench measures them; korehook's default max_in_flight).
-constexpr int kSinkConnections = 16;
+// korehook-bench measures them): korehook's default max_in_flight.
+const int kSinkConnections = korehook::EndpointSettings{}.max_in_flight;
 
 volatile sig_atomic_t g_stop = 0;
 void on_term(int) { g_stop = 1; }
@@ -367,7 +368,7 @@ class Server {
     const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
                                  OSSL_PARAM_END};
     if (mac_ == nullptr || EVP_MAC_CTX_set_params(mac_, params) != 1) die("HMAC context");
-    sinks_.resize(kSinkConnections);
+    sinks_.resize(static_cast<std::size_t>(kSinkConnections));
     for (std::size_t i = 0; i < sinks_.size(); ++i) {
       Sink& s = sinks_[i];
       s.fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -110,8 +110,9 @@ int main() {
                                      "events per request");
     // wrk's connections and korehookd's max_in_flight for the sink's endpoints; the API's
     // clients stay as they are.
-    options.connections =
-        whole_number("BENCH_CONNECTIONS", env_or("BENCH_CONNECTIONS", "16"), 1, 256, "connections");
+    options.connections = whole_number(
+        "BENCH_CONNECTIONS", env_or("BENCH_CONNECTIONS", std::to_string(options.connections)), 1,
+        256, "connections");
     if (const std::string producers = env_or("BENCH_E2E_PRODUCERS", ""); !producers.empty()) {
       options.e2e_producers =
           whole_number("BENCH_E2E_PRODUCERS", producers, 1, 1024, "producer connections");

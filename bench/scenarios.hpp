@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "harness.hpp"
+#include "korehook/model/endpoint.hpp"
 
 namespace korehook::bench {
 
@@ -17,8 +18,9 @@ struct BenchOptions {
   std::string log_level = "info";    // korehookd's log.level (BENCH_LOG_LEVEL)
   std::chrono::seconds budget{570};  // the whole run stops submitting after this (BENCH_BUDGET_S)
   // wrk's connections and korehookd's max_in_flight for the sink's endpoints (BENCH_CONNECTIONS,
-  // a diagnostic; 16 is korehook's default max_in_flight). The API's clients do not follow it.
-  int connections = 16;
+  // a diagnostic; korehook's default max_in_flight unless set). The API's clients do not follow
+  // it.
+  int connections = EndpointSettings{}.max_in_flight;
   std::string only;            // run only scenarios whose key contains this (BENCH_ONLY)
   std::string sqlite_program;  // korehook-bench-sqlite
   // Row 3 measured at these rates, one step each, instead of its search (BENCH_E2E_RATES, a
