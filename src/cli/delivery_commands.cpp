@@ -39,8 +39,9 @@ Result<ApiRequest> build_list(const Args& args) {
 }
 
 std::string delivery_path(const Args& args, std::string_view action = {}) {
-  std::string path = "/v1/deliveries/" + path_segment(args.operands.at(0));
-  if (!action.empty()) path += "/" + std::string(action);
+  std::string path = "/v1/deliveries/";
+  path += path_segment(args.operands.at(0));
+  if (!action.empty()) path.append("/").append(action);
   return with_query(std::move(path), {{"account", args.get("account")}});
 }
 

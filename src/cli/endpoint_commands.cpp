@@ -195,8 +195,9 @@ Result<json::object> endpoint_fields(const Args& args) {
 }
 
 std::string endpoint_target(const Args& args, std::string_view action = {}) {
-  std::string path = "/v1/endpoints/" + path_segment(args.operands.at(0));
-  if (!action.empty()) path += "/" + std::string(action);
+  std::string path = "/v1/endpoints/";
+  path += path_segment(args.operands.at(0));
+  if (!action.empty()) path.append("/").append(action);
   return with_query(std::move(path), {{"account", args.get("account")}});
 }
 

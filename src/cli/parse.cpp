@@ -38,8 +38,10 @@ bool is_command_flag(std::string_view name) {
 }
 
 std::string help_hint(std::string_view topic) {
-  return "\n(see 'korehook help" + (topic.empty() ? std::string() : " " + std::string(topic)) +
-         "')";
+  std::string hint = "\n(see 'korehook help";
+  if (!topic.empty()) hint.append(" ").append(topic);
+  hint += "')";
+  return hint;
 }
 
 Error usage(std::string message, std::string_view topic) {
@@ -264,8 +266,9 @@ std::string wrap(std::string_view text, std::size_t width = 80) {
 }
 
 std::string flag_label(const FlagSpec& f) {
-  std::string label = "--" + std::string(f.name);
-  if (!f.value_name.empty()) label += " " + std::string(f.value_name);
+  std::string label = "--";
+  label.append(f.name);
+  if (!f.value_name.empty()) label.append(" ").append(f.value_name);
   return label;
 }
 

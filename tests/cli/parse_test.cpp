@@ -179,7 +179,10 @@ TEST_CASE("cli help texts") {
     const std::string text = help_text(command.path);
     CHECK_THAT(text, Catch::StartsWith("Usage: korehook " + std::string(command.synopsis)));
     for (const FlagSpec& flag : command.flags) {
-      CHECK_THAT(text, Catch::Contains("--" + std::string(flag.name)));
+      // The options table labels each flag with its value's name: "--url URL".
+      std::string label = "--" + std::string(flag.name);
+      if (!flag.value_name.empty()) label += " " + std::string(flag.value_name);
+      CHECK_THAT(text, Catch::Contains(label));
     }
   }
   CHECK_THAT(general, Catch::Contains("--socket PATH") && Catch::Contains("--json") &&
