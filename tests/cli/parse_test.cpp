@@ -178,11 +178,13 @@ TEST_CASE("cli help texts") {
     CHECK_THAT(general, Catch::Contains(std::string(command.path)));
     const std::string text = help_text(command.path);
     CHECK_THAT(text, Catch::StartsWith("Usage: korehook " + std::string(command.synopsis)));
+    // The options table (not the synopsis) labels each flag with its value's name: "--url URL".
+    const std::size_t options = text.find("\nOptions:\n");
+    if (!command.flags.empty()) REQUIRE(options != std::string::npos);
     for (const FlagSpec& flag : command.flags) {
-      // The options table labels each flag with its value's name: "--url URL".
-      std::string label = "--" + std::string(flag.name);
+      std::string label = "\n  --" + std::string(flag.name);
       if (!flag.value_name.empty()) label += " " + std::string(flag.value_name);
-      CHECK_THAT(text, Catch::Contains(label));
+      CHECK_THAT(text.substr(options), Catch::Contains(label + " "));
     }
   }
   CHECK_THAT(general, Catch::Contains("--socket PATH") && Catch::Contains("--json") &&
