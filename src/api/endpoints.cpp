@@ -6,6 +6,7 @@
 
 #include "api/context.hpp"
 #include "korehook/route/filter.hpp"
+#include "korehook/util/encoding.hpp"
 #include "korehook/util/ids.hpp"
 #include "korehook/util/time.hpp"
 #include "log/log.hpp"
@@ -133,9 +134,7 @@ std::optional<Response> read_headers(const json::value& v, EndpointSettings& s) 
     const std::string name(member.key());
     const std::string field = "headers." + name;
     if (auto problem = validate_header_name(name)) return field_error(field, *problem);
-    std::string lower = name;
-    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (!seen.insert(lower).second) {
+    if (!seen.insert(ascii_lowercase(name)).second) {
       return field_error(field, "duplicate header (header names are case-insensitive)");
     }
     if (!member.value().is_string()) return field_error(field, "must be a string");

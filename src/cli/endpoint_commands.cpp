@@ -12,6 +12,7 @@
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
 #include "korehook/model/endpoint.hpp"
+#include "korehook/util/encoding.hpp"
 
 namespace korehook::cli {
 namespace json = boost::json;
@@ -19,12 +20,6 @@ namespace json = boost::json;
 namespace {
 
 constexpr double kMaxRateLimit = 100'000;
-
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 }  // namespace
 
@@ -142,7 +137,7 @@ Result<json::object> endpoint_fields(const Args& args) {
       auto header = parse_header(text);
       if (!header) return header.error();
       // Header names are case-insensitive: two spellings of one name are one header.
-      std::string key = lowercase(header->first);
+      std::string key = ascii_lowercase(header->first);
       if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
         return usage_error("--header '" + header->first + "' given twice");
       }

@@ -5,7 +5,6 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -17,6 +16,7 @@
 
 #include "korehook/net/url.hpp"
 #include "korehook/route/filter.hpp"
+#include "korehook/util/encoding.hpp"
 #include "yaml_value.hpp"
 
 namespace korehook::config {
@@ -28,12 +28,6 @@ using detail::Value;
 constexpr std::size_t kMaxSocketPath = 107;             // sockaddr_un::sun_path minus the NUL
 constexpr std::int64_t kMaxBodyBytes = 1LL << 30;       // 1 GiB
 constexpr std::size_t kMaxConfigFileBytes = 16u << 20;  // 16 MiB
-
-std::string to_lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 bool is_ip_address(const std::string& text) {
   unsigned char buf[16];
@@ -127,7 +121,7 @@ void read_network(const Value& v, Config::Network& network) {
   if (auto x = m.get("resolve")) {
     for (const auto& [key, value] : x->entries()) {
       // Host names compare case-insensitively; store them as URL parsing does (lowercase).
-      const std::string host = to_lower(key.non_empty_string());
+      const std::string host = ascii_lowercase(key.non_empty_string());
       if (network.resolve.count(host) != 0) {
         key.fail("duplicate host (host names are case-insensitive)");
       }
@@ -192,7 +186,7 @@ void read_headers(const Value& v, EndpointConfig& ep) {
   for (const auto& [key, value] : v.entries()) {
     std::string name = key.string();
     if (auto problem = validate_header_name(name)) key.fail(*problem);
-    if (!seen.insert(to_lower(name)).second) {
+    if (!seen.insert(ascii_lowercase(name)).second) {
       key.fail("duplicate header (header names are case-insensitive)");
     }
     std::string text = value.string();

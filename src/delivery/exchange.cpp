@@ -11,7 +11,6 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
-#include <cctype>
 #include <iterator>
 #include <limits>
 #include <utility>
@@ -31,13 +30,6 @@ using tcp = asio::ip::tcp;
 using retry::ErrorClass;
 
 namespace {
-
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 // Beast's keep_alive() reads the Connection header as a token list on every response. Over
 // HTTP/1.1 most receivers send none or exactly "keep-alive", which keep the connection either
@@ -67,7 +59,8 @@ SenderState::SenderState(asio::io_context& io_context, SenderOptions opts)
       io_timer_(io_context) {
   address_policy.allow_private = options.allow_private;
   std::map<std::string, std::vector<std::string>> resolve;
-  for (auto& [name, addresses] : options.resolve) resolve[lowercase(name)] = std::move(addresses);
+  for (auto& [name, addresses] : options.resolve)
+    resolve[ascii_lowercase(name)] = std::move(addresses);
   options.resolve = std::move(resolve);
 }
 
@@ -141,7 +134,7 @@ void Exchange::start() {
     if (!is_http_token(name)) return fail(ErrorClass::kProtocol, "invalid request header name");
     // The value may be a secret: name only.
     if (!is_framing_safe(value)) {
-      return fail(ErrorClass::kProtocol, "invalid request header value: " + lowercase(name));
+      return fail(ErrorClass::kProtocol, "invalid request header value: " + ascii_lowercase(name));
     }
   }
   ca_file_ = request_.ca_file.value_or(state_->options.ca_file.value_or(""));

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "korehook/sign/headers.hpp"
+#include "korehook/util/encoding.hpp"
 #include "util/char_table.hpp"
 #include "util/words.hpp"
 
@@ -80,8 +81,7 @@ std::optional<std::string> validate_header_name(std::string_view name) {
   if (!is_http_token(name)) {
     return "invalid header name (expected an HTTP token: letters, digits and !#$%&'*+-.^_`|~)";
   }
-  std::string lowered(name);
-  for (char& c : lowered) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string lowered = ascii_lowercase(name);
   if (sign::is_reserved_header(lowered)) {
     return "header '" + std::string(name) +
            "' is reserved: korehook sets it (expected a custom header name)";

@@ -23,6 +23,14 @@ constexpr std::array<std::int8_t, 256> kBase64Values = make_base64_table();
 
 }  // namespace
 
+std::string ascii_lowercase(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
 std::string hex_lower(std::string_view bytes) {
   std::string out(bytes.size() * 2, '0');
   for (std::size_t i = 0; i < bytes.size(); ++i) {

@@ -6,6 +6,7 @@
 
 #include "korehook/util/encoding.hpp"
 
+using korehook::ascii_lowercase;
 using korehook::base64_decode;
 using korehook::base64_encode;
 using korehook::hex_lower;
@@ -13,6 +14,19 @@ using korehook::hex_lower;
 TEST_CASE("hex_lower", "[encoding]") {
   CHECK(hex_lower("") == "");
   CHECK(hex_lower(std::string("\x00\x01\xab\xff", 4)) == "0001abff");
+}
+
+TEST_CASE("ascii_lowercase lowers A-Z and keeps every other byte", "[encoding]") {
+  CHECK(ascii_lowercase("X-Api-KEY: Value@Z[`") == "x-api-key: value@z[`");
+  std::string all;
+  for (int b = 0; b < 256; ++b) all.push_back(static_cast<char>(b));
+  const std::string lowered = ascii_lowercase(all);
+  REQUIRE(lowered.size() == 256);
+  for (int b = 0; b < 256; ++b) {
+    INFO(b);
+    const int expected = (b >= 'A' && b <= 'Z') ? b - 'A' + 'a' : b;
+    CHECK(static_cast<unsigned char>(lowered[static_cast<std::size_t>(b)]) == expected);
+  }
 }
 
 TEST_CASE("base64_encode matches RFC 4648 test vectors", "[encoding]") {

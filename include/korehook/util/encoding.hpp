@@ -7,6 +7,9 @@
 namespace korehook {
 
 std::string hex_lower(std::string_view bytes);
+// `text` with A-Z as a-z and every other byte as it is, whatever the locale: for header
+// names, host names and other protocol text that compares without case.
+std::string ascii_lowercase(std::string_view text);
 // Standard alphabet with padding.
 std::string base64_encode(std::string_view bytes);
 // Standard alphabet; padding required when the length is not a multiple of 4 is NOT
